@@ -1,0 +1,140 @@
+/**
+ * The trainable EDM2 network (Precond + MP-UNet + learned log-variance) on TensorFlow.js: creation,
+ * forced weight normalisation, denoising and the loss with gradients. Parameters are keyed by the
+ * official PyTorch names but stored in tfjs layouts (conv HWIO, linear [in, out], attn_qkv grouped
+ * q|k|v); snapshot-layout.ts converts to and from the official layout.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { UsageError } from '../../errors.js';
+import { Architecture, buildArchitecture } from './architecture.js';
+import { NetworkConfig } from './config.js';
+import { InitRng } from './init-rng.js';
+import { fanInAxes } from './mp-conv.js';
+import { normalize } from './mp-ops.js';
+import { edm2Loss, preconditionedDenoiser, PrecondOptions } from './precond.js';
+
+export interface Network {
+  readonly config: NetworkConfig;
+  readonly architecture: Architecture;
+  /** Trainable, keyed by official names, in our layouts (see file comment). */
+  readonly params: ReadonlyMap<string, tf.Variable>;
+  /** MPFourier freqs/phases, official names. */
+  readonly buffers: ReadonlyMap<string, tf.Tensor>;
+  dispose(): void;
+}
+
+export interface StepOptions {
+  /** One-hot [N, labelDim]; zeros when the model is conditional and none are given. */
+  labels?: tf.Tensor2D;
+  /** Seed for dropout masks (training only, used when config.dropout > 0). */
+  dropoutSeed?: number;
+}
+
+/** Weights i.i.d. N(0,1), gains 0, Fourier frequencies 2pi N(0,1) and phases 2pi U[0,1). */
+export function createNetwork(config: NetworkConfig, seed: number): Network {
+  const architecture = buildArchitecture(config);
+  const rng = new InitRng(seed);
+  const params = new Map<string, tf.Variable>();
+  for (const spec of architecture.params) {
+    const size = spec.internalShape.reduce((a, b) => a * b, 1);
+    const values = spec.kind === 'gain' ? new Float32Array(size) : rng.normals(size);
+    params.set(spec.name, tf.variable(tf.tensor(values, spec.internalShape, 'float32'), true));
+  }
+  const buffers = new Map<string, tf.Tensor>();
+  for (const spec of architecture.buffers) {
+    const values = new Float32Array(spec.length);
+    const phases = spec.name.endsWith('.phases');
+    for (let i = 0; i < spec.length; i++) values[i] = 2 * Math.PI * (phases ? rng.uniform() : rng.normal());
+    buffers.set(spec.name, tf.keep(tf.tensor1d(values, 'float32')));
+  }
+  return {
+    config,
+    architecture,
+    params,
+    buffers,
+    dispose() {
+      for (const v of params.values()) v.dispose();
+      for (const b of buffers.values()) b.dispose();
+    },
+  };
+}
+
+function lookup(map: ReadonlyMap<string, tf.Tensor>, kind: string): (name: string) => tf.Tensor {
+  return (name) => {
+    const t = map.get(name);
+    if (t === undefined) throw new Error(`network has no ${kind} '${name}'`);
+    return t;
+  };
+}
+
+/** Training step 1 (MPUNET.md 1.6): W <- normalize(W) per output channel, in place, outside autodiff. */
+export function forceNormalizeWeights(net: Network): void {
+  for (const spec of net.architecture.params) {
+    if (spec.kind === 'gain') continue;
+    const v = net.params.get(spec.name) as tf.Variable;
+    tf.tidy(() => v.assign(normalize(v, fanInAxes(v.rank))));
+  }
+}
+
+function precondOptions(net: Network, batch: number, options: StepOptions, training: boolean): PrecondOptions {
+  let labels = options.labels;
+  if (net.config.labelDim > 0 && labels === undefined) labels = tf.zeros([batch, net.config.labelDim]);
+  if (net.config.labelDim === 0 && labels !== undefined) {
+    throw new UsageError(`labels given to an unconditional network (labelDim 0)`);
+  }
+  const dropout = training && net.config.dropout > 0
+    ? { rate: net.config.dropout, seed: options.dropoutSeed ?? 0 }
+    : undefined;
+  return { labels, dropout };
+}
+
+function checkImages(net: Network, x: tf.Tensor4D, sigma: tf.Tensor1D, what: string): void {
+  const { resolution, channels } = net.config;
+  const [n, h, w, c] = x.shape;
+  if (h !== resolution || w !== resolution || c !== channels) {
+    throw new UsageError(
+      `${what} has shape [${x.shape.join(', ')}], expected [N, ${resolution}, ${resolution}, ${channels}] (NHWC)`,
+    );
+  }
+  if (sigma.shape[0] !== n) throw new UsageError(`sigma has ${sigma.shape[0]} entries, expected ${n} (batch size)`);
+}
+
+/** D(x; sigma) in eval mode (no forced normalisation, no dropout), NHWC. */
+export function denoise(net: Network, x: tf.Tensor4D, sigma: tf.Tensor1D, options: StepOptions = {}): tf.Tensor4D {
+  checkImages(net, x, sigma, 'x');
+  return tf.tidy(() => preconditionedDenoiser(
+    net.architecture, lookup(net.params, 'parameter'), lookup(net.buffers, 'buffer'), x, sigma,
+    precondOptions(net, x.shape[0], options, false),
+  ));
+}
+
+/**
+ * The EDM2 loss for clean images y, per-image noise levels sigma and unit normal noise, and its
+ * gradient with respect to every parameter (our layouts, same keys as net.params). Does not apply
+ * forceNormalizeWeights; the training loop calls it first. The caller disposes the results.
+ */
+export function lossAndGradients(
+  net: Network, y: tf.Tensor4D, sigma: tf.Tensor1D, noise: tf.Tensor4D, options: StepOptions = {},
+): { loss: tf.Scalar; grads: Map<string, tf.Tensor> } {
+  checkImages(net, y, sigma, 'y');
+  const names = [...net.params.keys()];
+  const vars = names.map((n) => net.params.get(n) as tf.Variable);
+  const result = tf.tidy(() => {
+    const opts = precondOptions(net, y.shape[0], options, true);
+    const { value, grads } = tf.variableGrads(() => edm2Loss(
+      net.architecture, lookup(net.params, 'parameter'), lookup(net.buffers, 'buffer'), y, sigma, noise, opts,
+    ), vars);
+    // A parameter without a path to the loss (emb_label of an unconditional call) gets zeros.
+    const ordered = vars.map((v) => grads[v.name] ?? tf.zerosLike(v));
+    return { loss: value, ordered };
+  });
+  const grads = new Map<string, tf.Tensor>();
+  names.forEach((name, i) => grads.set(name, result.ordered[i]));
+  return { loss: result.loss, grads };
+}
+
+export function parameterCount(net: Network): number {
+  let total = 0;
+  for (const v of net.params.values()) total += v.size;
+  return total;
+}
