@@ -41,7 +41,8 @@ test('never overwrites without force, and says how to', async () => {
   const output = await AtomicOutput.create(path);
   await output.write(new TextEncoder().encode('late'));
   await writeFile(path, 'raced in');
-  await assert.rejects(output.commit(), new RegExp(`^${path}: cannot move the finished file into place: the file already exists$`));
+  await assert.rejects(output.commit(), (e: unknown) =>
+    e instanceof OutputError && e.message === `${path}: cannot move the finished file into place: the file already exists` && e.hint === 'use --force to replace it');
   assert.equal(await readFile(path, 'utf8'), 'raced in');
   assert.deepEqual(await readdir(dir), ['out.json']);
   await writeFileAtomic(path, 'forced', { force: true });
