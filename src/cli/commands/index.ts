@@ -1,9 +1,12 @@
 import type { Command } from 'commander';
 import type { CliIo } from '../io.js';
+import { reconstructCommand } from './reconstruct.js';
 
 /**
  * Every subcommand, in the order `--help` lists them. Each file under this folder exports one
  * factory; heavy modules (tfjs) are imported inside the action, never at the top, so that
  * `ema-synth reconstruct --help` stays fast.
  */
-export const commandFactories: ReadonlyArray<(io: CliIo) => Command> = [];
+export const commandFactories: ReadonlyArray<(io: CliIo) => Command> = [
+  reconstructCommand,
+];

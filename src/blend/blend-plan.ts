@@ -1,0 +1,41 @@
+/**
+ * What a blend writes: for each tensor of the snapshot layout, whether it is blended (floating
+ * point) or copied (integer and bool buffers, from the latest snapshot used), and its output dtype.
+ */
+import { DTYPE_BYTES, elementCount, isFloatDType, type DType, type TensorEntry } from '../tensors/tensor-source.js';
+
+/** `same` keeps each tensor's own dtype; the others apply to floating-point tensors only. */
+export type OutputDTypeChoice = 'same' | 'f32' | 'f16' | 'bf16';
+
+export interface PlannedTensor {
+  readonly name: string;
+  readonly inputDType: DType;
+  readonly outputDType: DType;
+  readonly shape: readonly number[];
+  readonly elements: number;
+  readonly mode: 'blend' | 'copy';
+}
+
+const CHOICE_DTYPE: Record<Exclude<OutputDTypeChoice, 'same'>, DType> = { f32: 'F32', f16: 'F16', bf16: 'BF16' };
+
+export function planTensors(layout: readonly TensorEntry[], choice: OutputDTypeChoice): PlannedTensor[] {
+  return layout.map((tensor) => {
+    const blended = isFloatDType(tensor.dtype);
+    return {
+      name: tensor.name,
+      inputDType: tensor.dtype,
+      outputDType: blended && choice !== 'same' ? CHOICE_DTYPE[choice] : tensor.dtype,
+      shape: tensor.shape,
+      elements: elementCount(tensor.shape),
+      mode: blended ? 'blend' : 'copy',
+    };
+  });
+}
+
+export function outputBytes(plan: readonly PlannedTensor[]): number {
+  return plan.reduce((sum, t) => sum + t.elements * DTYPE_BYTES[t.outputDType], 0);
+}
+
+export function inputBytes(plan: readonly PlannedTensor[]): number {
+  return plan.reduce((sum, t) => sum + t.elements * DTYPE_BYTES[t.inputDType], 0);
+}

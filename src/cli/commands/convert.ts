@@ -1,0 +1,76 @@
+import { Command } from 'commander';
+import { UsageError } from '../../errors.js';
+import { gammaToSigmaRel, sigmaRelToGamma } from '../../phema/profile.js';
+import { convertCheckpoint, snapshotMetadata, type SnapshotDescription } from '../../pytorch/convert-checkpoint.js';
+import { catchInterrupts } from '../interrupt.js';
+import { warn, type CliIo } from '../io.js';
+import { parseTimeOption } from '../options.js';
+
+interface ConvertFlags {
+  key?: string;
+  sigmaRel?: string;
+  gamma?: string;
+  time?: string;
+  timeUnit?: string;
+  force?: boolean;
+}
+
+export function convertCommand(io: CliIo): Command {
+  return new Command('convert')
+    .description('convert a PyTorch checkpoint (.pt/.pth, zip format) to a safetensors snapshot, without running its pickle')
+    .argument('<in.pt>', 'PyTorch checkpoint written by torch.save (1.6 or newer)')
+    .argument('<out.safetensors>', 'output file')
+    .option('--key <key>', 'nested state dict to convert, e.g. ema or state_dict (a.b for deeper levels)')
+    .option('--sigma-rel <S>', "the snapshot's EMA profile as relative width (written as ema_sigma_rel and ema_gamma)")
+    .option('--gamma <G>', "the snapshot's EMA profile as power-function exponent")
+    .option('--time <T>', 'training time the snapshot was taken at (ema_time)')
+    .option('--time-unit <unit>', 'unit of --time, e.g. step or image (ema_time_unit)')
+    .option('--force', 'replace an existing output file')
+    .action(async (input: string, output: string, flags: ConvertFlags) => {
+      const description = parseDescription(flags);
+      const metadata = snapshotMetadata(description);
+      if ((description.sigmaRel === undefined) !== (description.time === undefined)) {
+        warn(io, `${output} will lack ${description.time === undefined ? 'ema_time (--time)' : 'a profile (--sigma-rel or --gamma)'}; reconstruct needs both to use it as a snapshot`);
+      }
+      const interrupts = catchInterrupts();
+      try {
+        const result = await convertCheckpoint(input, output, {
+          key: flags.key,
+          metadata,
+          force: flags.force ?? false,
+          signal: interrupts.signal,
+        });
+        io.stdout.write(`wrote ${output}: ${result.tensors} tensors, ${result.bytes} bytes of tensor data\n`);
+      } finally {
+        interrupts.dispose();
+      }
+    });
+}
+
+function parseDescription(flags: ConvertFlags): SnapshotDescription {
+  if (flags.sigmaRel !== undefined && flags.gamma !== undefined) {
+    throw new UsageError('give --sigma-rel or --gamma, not both');
+  }
+  let sigmaRel: number | undefined;
+  let gamma: number | undefined;
+  if (flags.sigmaRel !== undefined) {
+    sigmaRel = Number(flags.sigmaRel);
+    try {
+      gamma = sigmaRelToGamma(flags.sigmaRel.trim() === '' ? NaN : sigmaRel);
+    } catch (error) {
+      throw new UsageError(`--sigma-rel ${JSON.stringify(flags.sigmaRel)}: ${(error as Error).message}`);
+    }
+  }
+  if (flags.gamma !== undefined) {
+    gamma = Number(flags.gamma);
+    try {
+      sigmaRel = gammaToSigmaRel(flags.gamma.trim() === '' ? NaN : gamma);
+    } catch (error) {
+      throw new UsageError(`--gamma ${JSON.stringify(flags.gamma)}: ${(error as Error).message}`);
+    }
+  }
+  if (flags.timeUnit !== undefined && !/^[A-Za-z][\w-]{0,31}$/.test(flags.timeUnit)) {
+    throw new UsageError(`--time-unit ${JSON.stringify(flags.timeUnit)} must be a word such as step or image`);
+  }
+  return { sigmaRel, gamma, time: parseTimeOption(flags.time), timeUnit: flags.timeUnit };
+}

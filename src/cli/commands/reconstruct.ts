@@ -1,0 +1,94 @@
+import { Command, Option } from 'commander';
+import { join } from 'node:path';
+import { UsageError } from '../../errors.js';
+import type { OutputDTypeChoice } from '../../blend/blend-plan.js';
+import { fitWarnings } from '../../reconstruct/fit-warnings.js';
+import { defaultOutputName } from '../../reconstruct/output-metadata.js';
+import { planReconstruction } from '../../reconstruct/plan.js';
+import { parseTargets } from '../../reconstruct/targets.js';
+import { checkOutputs, writeReconstructions } from '../../reconstruct/write-reconstructions.js';
+import { inputBytes, planTensors } from '../../blend/blend-plan.js';
+import { discoverSnapshots } from '../../snapshots/discover.js';
+import { catchInterrupts } from '../interrupt.js';
+import { warn, type CliIo } from '../io.js';
+import { parseTimeOption } from '../options.js';
+import { startProgress } from '../progress.js';
+import { collectReconstructReport, renderReconstructTable } from '../reconstruct-report.js';
+
+interface ReconstructFlags {
+  sigmaRel?: string;
+  gamma?: string;
+  time?: string;
+  out?: string;
+  outDir?: string;
+  dtype: OutputDTypeChoice;
+  force?: boolean;
+  json?: boolean;
+  dryRun?: boolean;
+  skipInvalid?: boolean;
+  allowNonfinite?: boolean;
+}
+
+export function reconstructCommand(io: CliIo): Command {
+  return new Command('reconstruct')
+    .description('synthesise the EMA of any length from a folder of snapshots and write it as a checkpoint')
+    .argument('<snapshot-dir>', 'folder of .safetensors snapshots (two or more tracked EMA profiles)')
+    .option('--sigma-rel <list>', 'target EMA length(s) as relative width, e.g. 0.08 or 0.05,0.06,...,0.15')
+    .option('--gamma <list>', 'target EMA length(s) as power-function exponent, e.g. 6.94')
+    .option('--time <T>', 'training time to reconstruct at (default: the latest snapshot)')
+    .option('--out <file>', 'output file (one target)')
+    .option('--out-dir <dir>', 'output folder (any number of targets; names show sigma_rel and time)')
+    .addOption(new Option('--dtype <dtype>', 'dtype of blended tensors').choices(['same', 'f32', 'f16', 'bf16']).default('same'))
+    .option('--force', 'replace existing output files')
+    .option('--dry-run', 'solve and report only; write nothing')
+    .option('--skip-invalid', 'skip unreadable or inconsistent snapshot files (with a warning) instead of stopping')
+    .option('--allow-nonfinite', 'blend snapshots holding NaN/Inf instead of stopping')
+    .option('--json', 'print one JSON document (with every coefficient) instead of a table')
+    .action(async (dir: string, flags: ReconstructFlags) => {
+      const targets = parseTargets(flags);
+      const time = parseTimeOption(flags.time);
+      if (!flags.dryRun) checkOutputFlags(flags, targets.length);
+      const set = await discoverSnapshots(dir, { skipInvalid: flags.skipInvalid });
+      for (const note of set.notes) warn(io, note);
+      const plan = planReconstruction(set, targets, time);
+      const outputs = flags.dryRun ? targets.map(() => null)
+        : flags.out !== undefined ? [flags.out]
+        : plan.summaries.map((summary, j) => join(flags.outDir!, defaultOutputName(targets[j], summary.time)));
+      for (const summary of plan.summaries) for (const message of fitWarnings(plan, summary)) warn(io, message);
+      if (!flags.dryRun) await writeOutputs(io, plan, outputs as string[], flags);
+      const report = collectReconstructReport(dir, plan, outputs);
+      io.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : renderReconstructTable(report));
+    });
+}
+
+function checkOutputFlags(flags: ReconstructFlags, targets: number): void {
+  if (flags.out !== undefined && flags.outDir !== undefined) throw new UsageError('give --out or --out-dir, not both');
+  if (flags.out === undefined && flags.outDir === undefined) {
+    throw new UsageError('no output: give --out FILE (one target) or --out-dir DIR', 'or --dry-run to see the fit without writing');
+  }
+  if (flags.out !== undefined && targets > 1) {
+    throw new UsageError(`--out names one file but ${targets} targets were given`, 'use --out-dir DIR for several targets');
+  }
+}
+
+async function writeOutputs(io: CliIo, plan: ReturnType<typeof planReconstruction>, outputs: string[], flags: ReconstructFlags): Promise<void> {
+  await checkOutputs(plan, outputs, flags.force ?? false);
+  const total = inputBytes(planTensors(plan.used[plan.used.length - 1].source.tensors, 'same')) * plan.used.length;
+  const progress = startProgress(io, { label: `blending ${plan.used.length} snapshots into ${outputs.length} output(s)`, total, unit: 'bytes', quiet: flags.json });
+  const interrupts = catchInterrupts();
+  try {
+    await writeReconstructions(plan, outputs, {
+      dtype: flags.dtype,
+      force: flags.force ?? false,
+      allowNonFinite: flags.allowNonfinite,
+      onProgress: (bytes) => progress.update(bytes),
+      signal: interrupts.signal,
+    });
+    progress.done();
+  } catch (error) {
+    progress.fail();
+    throw error;
+  } finally {
+    interrupts.dispose();
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * Progress on stderr with an ora spinner: counts, throughput and ETA. Only when stderr is a
+ * terminal and no JSON was asked for; otherwise silent, so logs and pipes stay clean.
+ */
+import ora, { type Ora } from 'ora';
+import type { CliIo } from './io.js';
+import { formatBytes, formatDuration } from './format.js';
+
+export interface Progress {
+  update(done: number, detail?: string): void;
+  done(message?: string): void;
+  fail(): void;
+}
+
+export interface ProgressOptions {
+  readonly label: string;
+  readonly total: number;
+  readonly unit: 'bytes' | 'items';
+  readonly quiet?: boolean;
+}
+
+const REFRESH_MS = 100;
+
+export function startProgress(io: CliIo, options: ProgressOptions): Progress {
+  const enabled = !options.quiet && io.stderr.isTTY === true;
+  if (!enabled) return { update: () => undefined, done: () => undefined, fail: () => undefined };
+  const spinner: Ora = ora({ stream: io.stderr as NodeJS.WritableStream, text: options.label, discardStdin: false }).start();
+  const started = Date.now();
+  let lastRender = 0;
+  const amount = (n: number): string => (options.unit === 'bytes' ? formatBytes(n) : String(n));
+  return {
+    update(done, detail) {
+      const now = Date.now();
+      if (now - lastRender < REFRESH_MS && done < options.total) return;
+      lastRender = now;
+      const elapsed = (now - started) / 1000;
+      const fraction = options.total > 0 ? done / options.total : 1;
+      const eta = fraction > 0 ? (elapsed * (1 - fraction)) / fraction : Number.NaN;
+      const rate = options.unit === 'bytes' && elapsed > 0 ? `, ${formatBytes(done / elapsed)}/s` : '';
+      spinner.text = `${options.label} ${amount(done)}/${amount(options.total)} (${Math.floor(fraction * 100)}%${rate}), ETA ${formatDuration(eta)}${detail ? `, ${detail}` : ''}`;
+    },
+    done(message) {
+      spinner.succeed(message ?? `${options.label} done in ${formatDuration((Date.now() - started) / 1000)}`);
+    },
+    fail() {
+      spinner.stop();
+    },
+  };
+}

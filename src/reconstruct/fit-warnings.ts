@@ -1,0 +1,44 @@
+/**
+ * Warnings about targets the snapshots cannot represent well, with the likely reason, so users
+ * do not trust a poor reconstruction silently (MATH.md "Diagnostics").
+ */
+import type { ReconstructionPlan, TargetSummary } from './plan.js';
+
+/** Fit errors above this are worth a warning (5% relative L2 distance between profiles). */
+export const LARGE_FIT_ERROR = 0.05;
+/** Coefficient mass above this amplifies fp16 rounding in the snapshots noticeably. */
+export const LARGE_COEFFICIENT_SUM = 10;
+/** Fewer snapshots than this per tracked profile leave little to fit with. */
+const FEW_SNAPSHOTS = 4;
+
+export function fitWarnings(plan: ReconstructionPlan, summary: TargetSummary): string[] {
+  const warnings: string[] = [];
+  const label = `sigma_rel ${formatSigma(summary.sigmaRel)}`;
+  if (summary.fitError > LARGE_FIT_ERROR) {
+    warnings.push(`${label}: fit error ${(summary.fitError * 100).toFixed(1)}% is large: ${likelyReason(plan, summary)}`);
+  }
+  if (summary.sumAbsCoefficients > LARGE_COEFFICIENT_SUM) {
+    const reason = warnings.length > 0 ? '' : ` (${likelyReason(plan, summary)})`;
+    warnings.push(`${label}: coefficients sum to ${summary.sumAbsCoefficients.toFixed(1)} in absolute value, so rounding noise in the snapshots is amplified about that much${reason}`);
+  }
+  return warnings;
+}
+
+function likelyReason(plan: ReconstructionPlan, summary: TargetSummary): string {
+  const tracked = [...new Set(plan.used.map((s) => s.sigmaRel))].sort((a, b) => a - b);
+  const perProfile = Math.min(...tracked.map((sigma) => plan.used.filter((s) => s.sigmaRel === sigma).length));
+  if (summary.sigmaRel < tracked[0]) {
+    return `the target is narrower than the narrowest tracked profile (sigma_rel ${formatSigma(tracked[0])}), which no blend can sharpen much`;
+  }
+  if (perProfile < FEW_SNAPSHOTS) {
+    return `only ${plan.used.length} snapshot(s) up to time ${plan.time} (${perProfile} of the sparsest profile); more snapshots give finer control`;
+  }
+  if (summary.sigmaRel > tracked[tracked.length - 1] * 2) {
+    return `the target is much wider than the widest tracked profile (sigma_rel ${formatSigma(tracked[tracked.length - 1])}) and early snapshots are sparse`;
+  }
+  return 'the snapshots do not cover this profile well; check the cadence with `ema-synth inspect`';
+}
+
+export function formatSigma(value: number): string {
+  return Number(value.toPrecision(6)).toString();
+}

@@ -1,0 +1,68 @@
+/**
+ * Writes one checkpoint per target in a single pass over the snapshots. Outputs are checked before
+ * any work (existing files, inputs named as outputs), written to temporary files, and committed
+ * only when every target succeeded; any failure removes them all.
+ */
+import { realpath } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { UsageError } from '../errors.js';
+import { checkOutputAvailable } from '../io/atomic-output.js';
+import { SafetensorsWriter } from '../safetensors/writer.js';
+import { blendSnapshots } from '../blend/blend.js';
+import { planTensors, type OutputDTypeChoice } from '../blend/blend-plan.js';
+import { chunkElementsFor } from '../blend/chunk-size.js';
+import { outputMetadata } from './output-metadata.js';
+import type { ReconstructionPlan } from './plan.js';
+
+export interface WriteOptions {
+  readonly dtype: OutputDTypeChoice;
+  readonly force: boolean;
+  readonly allowNonFinite?: boolean;
+  readonly chunkElements?: number;
+  readonly onProgress?: (bytesRead: number) => void;
+  readonly signal?: AbortSignal;
+}
+
+/** Refuses outputs that exist (without force), repeat, or would overwrite a snapshot. */
+export async function checkOutputs(plan: ReconstructionPlan, paths: readonly string[], force: boolean): Promise<void> {
+  const inputs = new Set(await Promise.all(plan.used.map((s) => realpath(s.path).catch(() => resolve(s.path)))));
+  const seen = new Set<string>();
+  for (const path of paths) {
+    const resolved = await realpath(path).catch(() => resolve(path));
+    if (inputs.has(resolved)) throw new UsageError(`${path}: the output would replace one of the snapshots it is made from`, 'choose another output path');
+    if (seen.has(resolved)) throw new UsageError(`${path}: two targets would write the same output file`);
+    seen.add(resolved);
+    await checkOutputAvailable(path, force);
+  }
+}
+
+export async function writeReconstructions(plan: ReconstructionPlan, paths: readonly string[], options: WriteOptions): Promise<{ bytesRead: number }> {
+  if (paths.length !== plan.summaries.length) throw new RangeError(`${paths.length} output paths for ${plan.summaries.length} targets`);
+  const latest = plan.used[plan.used.length - 1];
+  const tensorPlan = planTensors(latest.source.tensors, options.dtype);
+  const tensors = tensorPlan.map((t) => ({ name: t.name, dtype: t.outputDType, shape: t.shape }));
+  const writers: SafetensorsWriter[] = [];
+  try {
+    for (const [j, path] of paths.entries()) {
+      const metadata = outputMetadata(plan.summaries[j], plan.timeUnit, latest);
+      writers.push(await SafetensorsWriter.create(path, { tensors, metadata }, { force: options.force }));
+    }
+    const result = await blendSnapshots({
+      sources: plan.used.map((s) => s.source),
+      weights: plan.summaries.map((s) => s.coefficients),
+      plan: tensorPlan,
+      copySource: latest.source,
+      sinks: writers,
+      chunkElements: options.chunkElements ?? chunkElementsFor(paths.length),
+      allowNonFinite: options.allowNonFinite,
+      onProgress: options.onProgress,
+      signal: options.signal,
+    });
+    for (const writer of writers) await writer.commit();
+    return result;
+  } finally {
+    // abort() after commit() is a no-op; after a failure it removes the temporary files.
+    await Promise.all(writers.map((w) => w.abort().catch(() => undefined)));
+    await Promise.all(plan.used.map((s) => s.source.close()));
+  }
+}
