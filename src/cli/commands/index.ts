@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { CliIo } from '../io.js';
 import { reconstructCommand } from './reconstruct.js';
+import { convertCommand } from './convert.js';
 
 /**
  * Every subcommand, in the order `--help` lists them. Each file under this folder exports one
@@ -9,4 +10,5 @@ import { reconstructCommand } from './reconstruct.js';
  */
 export const commandFactories: ReadonlyArray<(io: CliIo) => Command> = [
   reconstructCommand,
+  convertCommand,
 ];
