@@ -55,13 +55,18 @@ function fromOfficial(spec: ParamSpec, official: Float32Array): Float32Array {
   return out;
 }
 
+/** Gradients (or any tensors keyed and shaped like net.params) in official names and layouts. */
+export function toOfficialLayout(net: Network, tensors: ReadonlyMap<string, tf.Tensor>): ExportedTensor[] {
+  return net.architecture.params.map((spec) => {
+    const t = tensors.get(spec.name);
+    if (t === undefined) throw new Error(`no tensor for parameter '${spec.name}'`);
+    return { name: spec.name, shape: [...spec.officialShape], data: toOfficial(spec, t.dataSync() as Float32Array) };
+  });
+}
+
 /** Parameters (and with 'all', the Fourier buffers) in official names, layouts and order. */
 export function exportTensors(net: Network, which: 'params' | 'all' = 'params'): ExportedTensor[] {
-  const result: ExportedTensor[] = [];
-  for (const spec of net.architecture.params) {
-    const ours = (net.params.get(spec.name) as tf.Variable).dataSync() as Float32Array;
-    result.push({ name: spec.name, shape: [...spec.officialShape], data: toOfficial(spec, ours) });
-  }
+  const result = toOfficialLayout(net, net.params);
   if (which === 'all') {
     for (const spec of net.architecture.buffers) {
       const data = Float32Array.from((net.buffers.get(spec.name) as tf.Tensor).dataSync() as Float32Array);
