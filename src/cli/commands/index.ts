@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { CliIo } from '../io.js';
 import { reconstructCommand } from './reconstruct.js';
+import { inspectCommand } from './inspect.js';
 import { convertCommand } from './convert.js';
 
 /**
@@ -10,5 +11,6 @@ import { convertCommand } from './convert.js';
  */
 export const commandFactories: ReadonlyArray<(io: CliIo) => Command> = [
   reconstructCommand,
+  inspectCommand,
   convertCommand,
 ];

@@ -1,0 +1,83 @@
+/**
+ * What a user wants to know about a snapshot folder before reconstructing: profiles, time range and
+ * cadence, the network's size, and which EMA lengths the snapshots support (fit error per target).
+ * Reads headers only (via discovery); the solve is the same one reconstruct uses.
+ */
+import { isFloatDType, elementCount } from '../tensors/tensor-source.js';
+import { planReconstruction } from '../reconstruct/plan.js';
+import type { Target } from '../reconstruct/targets.js';
+import type { SnapshotSet } from '../snapshots/discover.js';
+
+export interface ProfileSummary {
+  readonly sigma_rel: number;
+  readonly gamma: number;
+  readonly snapshots: number;
+  readonly first_time: number;
+  readonly last_time: number;
+  /** Median spacing between consecutive snapshots of this profile (null with one snapshot). */
+  readonly cadence: number | null;
+}
+
+export interface Inspection {
+  readonly snapshot_dir: string;
+  readonly snapshots: number;
+  readonly time_unit: string | null;
+  readonly first_time: number;
+  readonly last_time: number;
+  readonly profiles: readonly ProfileSummary[];
+  readonly tensors: number;
+  readonly parameters: number;
+  readonly dtypes: Readonly<Record<string, number>>;
+  readonly bytes_on_disk: number;
+  readonly condition_number: number;
+  readonly fit_at_time: number;
+  readonly fit: ReadonlyArray<{ readonly sigma_rel: number; readonly gamma: number; readonly fit_error: number; readonly sum_abs_coefficients: number }>;
+  readonly notes: readonly string[];
+}
+
+export function inspectSnapshots(set: SnapshotSet, grid: readonly Target[], time?: number): Inspection {
+  const snapshots = set.snapshots;
+  const layout = snapshots[snapshots.length - 1].source.tensors;
+  const dtypes: Record<string, number> = {};
+  let parameters = 0;
+  for (const tensor of layout) {
+    dtypes[tensor.dtype] = (dtypes[tensor.dtype] ?? 0) + 1;
+    if (isFloatDType(tensor.dtype)) parameters += elementCount(tensor.shape);
+  }
+  const plan = planReconstruction(set, grid, time);
+  return {
+    snapshot_dir: set.dir,
+    snapshots: snapshots.length,
+    time_unit: set.timeUnit ?? null,
+    first_time: snapshots[0].time,
+    last_time: snapshots[snapshots.length - 1].time,
+    profiles: summariseProfiles(set),
+    tensors: layout.length,
+    parameters,
+    dtypes,
+    bytes_on_disk: snapshots.reduce((sum, s) => sum + s.bytes, 0),
+    condition_number: plan.solution.condition,
+    fit_at_time: plan.time,
+    fit: plan.summaries.map((s) => ({ sigma_rel: s.sigmaRel, gamma: s.gamma, fit_error: s.fitError, sum_abs_coefficients: s.sumAbsCoefficients })),
+    notes: set.notes,
+  };
+}
+
+function summariseProfiles(set: SnapshotSet): ProfileSummary[] {
+  const byGamma = new Map<number, number[]>();
+  for (const s of set.snapshots) byGamma.set(s.gamma, [...(byGamma.get(s.gamma) ?? []), s.time]);
+  return [...byGamma.entries()]
+    .map(([gamma, times]) => {
+      const sigma = set.snapshots.find((s) => s.gamma === gamma)!.sigmaRel;
+      const gaps = times.slice(1).map((t, i) => t - times[i]).sort((a, b) => a - b);
+      return {
+        sigma_rel: sigma,
+        gamma,
+        snapshots: times.length,
+        first_time: times[0],
+        last_time: times[times.length - 1],
+        cadence: gaps.length > 0 ? gaps[Math.floor(gaps.length / 2)] : null,
+      };
+    })
+    .sort((a, b) => a.sigma_rel - b.sigma_rel);
+}
