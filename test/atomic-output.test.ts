@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, readdir, rm, writeFile, chmod } from 'node:fs/promises';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AtomicOutput, checkOutputAvailable, writeFileAtomic } from '../src/io/atomic-output.js';
@@ -129,6 +129,65 @@ test('a write that hits the file size limit (EFBIG) fails clearly and leaves no 
     }`;
   const result = spawnSync('bash', ['-c', `ulimit -f 1024; exec "${process.execPath}" --import tsx --input-type=module -e "$0"`, script], { encoding: 'utf8' });
   assert.match(result.stdout, /^OutputError: .*big\.safetensors: cannot write: file too large for this system \(file size limit, e\.g\. `ulimit -f`\)/, result.stderr);
+  assert.deepEqual(await readdir(dir), []);
+  await rm(dir, { recursive: true });
+});
+
+/** Runs a module script in a child node with tsx, as a separate process would. */
+function child(script: string): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+const writerUrl = JSON.stringify(new URL('../src/safetensors/writer.ts', import.meta.url).href);
+
+test('two processes writing the same output leave one complete file from one of them', async () => {
+  const dir = await tempDir();
+  const path = join(dir, 'ema.safetensors');
+  // Both create and fill their temporary files, then commit at the same moment on a signal.
+  const script = (fill: number): string => `
+    import { SafetensorsWriter } from ${writerUrl};
+    const writer = await SafetensorsWriter.create(${JSON.stringify(path)}, { tensors: [{ name: 'w', dtype: 'U8', shape: [8000000] }] });
+    for (let k = 0; k < 8; k++) await writer.write(new Uint8Array(1000000).fill(${fill}));
+    console.log('ready');
+    await new Promise((resolve) => process.stdin.once('data', resolve));
+    try { await writer.commit(); console.log('committed'); } catch (error) { console.log('refused: ' + error.message); }
+    process.exit(0);`;
+  const procs = [0x11, 0x22].map((fill) => child(script(fill)));
+  const outputs = procs.map((proc) => {
+    let out = '';
+    proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    return { proc, done: new Promise<string>((resolve) => proc.on('close', () => resolve(out.replace('ready', '').trim()))) };
+  });
+  await Promise.all(procs.map((proc) => new Promise<void>((resolve) => proc.stdout!.once('data', () => resolve()))));
+  for (const proc of procs) proc.stdin!.write('go\n');
+  const results = await Promise.all(outputs.map((o) => o.done));
+  assert.equal(results.filter((o) => o === 'committed').length, 1, results.join(' | '));
+  assert.match(results.find((o) => o !== 'committed') ?? '', /^refused: .*ema\.safetensors: (the output file already exists|cannot move the finished file into place: the file already exists)$/);
+  const file = await openSafetensors(path);
+  const bytes = new Uint8Array(8_000_000);
+  await file.read('w', 0, bytes);
+  await file.close();
+  assert.ok(bytes.every((b) => b === bytes[0]), 'one writer\'s bytes only');
+  assert.deepEqual(await readdir(dir), ['ema.safetensors']);
+  await rm(dir, { recursive: true });
+});
+
+test('after SIGKILL mid-write only a recognisable temporary file remains, and the next run removes it', async () => {
+  const dir = await tempDir();
+  const path = join(dir, 'out.safetensors');
+  const proc = child(`
+    import { SafetensorsWriter } from ${writerUrl};
+    const writer = await SafetensorsWriter.create(${JSON.stringify(path)}, { tensors: [{ name: 'w', dtype: 'U8', shape: [8000000] }] });
+    await writer.write(new Uint8Array(3000000));
+    console.log('writing');
+    setInterval(() => {}, 1000);`);
+  await new Promise<void>((resolve) => proc.stdout!.once('data', () => resolve()));
+  proc.kill('SIGKILL');
+  await new Promise((resolve) => proc.on('close', resolve));
+  const names = await readdir(dir);
+  assert.equal(names.length, 1);
+  assert.ok(isTempFileName(names[0]), names[0]);
+  assert.deepEqual(await removeStaleTempFiles(dir), names);
   assert.deepEqual(await readdir(dir), []);
   await rm(dir, { recursive: true });
 });
