@@ -29,7 +29,9 @@ export interface UnpickleLimits {
   readonly maxMemo: number;
 }
 
-const DEFAULT_LIMITS: UnpickleLimits = { maxStack: 1_000_000, maxMemo: 10_000_000 };
+/** A state dict needs about ten memo entries per tensor; these caps allow far more. */
+const DEFAULT_LIMITS: UnpickleLimits = { maxStack: 1_000_000, maxMemo: 4_000_000 };
+const MAX_LONG_BYTES = 1024;
 
 const MARK = Symbol('mark');
 type Slot = PyValue | typeof MARK;
@@ -151,7 +153,13 @@ export function unpickle(data: Uint8Array, host: UnpicklerHost, source: string, 
       case OP.BININT1: push(u8()); break;
       case OP.BININT2: push(u16()); break;
       case OP.LONG1: push(long(u8())); break;
-      case OP.LONG4: { const n = i32(); if (n < 0) fail('negative LONG4 length'); push(long(n)); break; }
+      case OP.LONG4: {
+        // Decoding is quadratic in the length; no state dict holds integers beyond 64 bits.
+        const n = i32();
+        if (n < 0 || n > MAX_LONG_BYTES) fail(`LONG4 of ${n} bytes (at most ${MAX_LONG_BYTES} supported)`);
+        push(long(n));
+        break;
+      }
       case OP.INT: push(parseTextInt(line(), fail)); break;
       case OP.LONG: push(parseTextInt(line().replace(/L$/, ''), fail)); break;
       case OP.FLOAT: { const value = Number(line()); if (Number.isNaN(value)) fail('bad FLOAT'); push(value); break; }

@@ -26,7 +26,7 @@ const MAX_COMMENT = 0xffff;
 const MAX_CENTRAL_DIRECTORY_BYTES = 256 * 1024 * 1024;
 
 export class ZipArchive {
-  private handle: FileHandle | undefined;
+  private handle: Promise<FileHandle> | undefined;
   private readonly dataOffsets = new Map<string, number>();
 
   private constructor(
@@ -35,7 +35,7 @@ export class ZipArchive {
     readonly entries: ReadonlyMap<string, ZipEntry>,
     handle: FileHandle,
   ) {
-    this.handle = handle;
+    this.handle = Promise.resolve(handle);
   }
 
   /** Opens `path` and reads its central directory; throws InputFileError if it is not a zip. */
@@ -88,7 +88,7 @@ export class ZipArchive {
   async close(): Promise<void> {
     const handle = this.handle;
     this.handle = undefined;
-    if (handle) await handle.close();
+    if (handle) await (await handle).close();
   }
 
   private async dataOffset(entry: ZipEntry): Promise<number> {
@@ -112,10 +112,15 @@ export class ZipArchive {
   }
 
   private async readAt(position: number, target: Uint8Array, what: string): Promise<void> {
-    if (!this.handle) this.handle = await open(this.path, 'r');
+    // Reopened lazily after close() (sources may be pooled); one shared promise avoids double opens.
+    this.handle ??= open(this.path, 'r').catch((error: unknown) => {
+      this.handle = undefined;
+      throw new InputFileError(`cannot reopen ${this.path}: ${(error as Error).message}`, undefined, error);
+    });
+    const handle = await this.handle;
     let done = 0;
     while (done < target.byteLength) {
-      const { bytesRead } = await this.handle.read(target, done, target.byteLength - done, position + done);
+      const { bytesRead } = await handle.read(target, done, target.byteLength - done, position + done);
       if (bytesRead === 0) {
         throw new InputFileError(`${this.path}: file ends inside zip entry ${what} (truncated?)`);
       }

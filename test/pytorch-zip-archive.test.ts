@@ -1,0 +1,123 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { InputFileError } from '../src/errors.js';
+import { openPytorchCheckpoint } from '../src/pytorch/checkpoint-source.js';
+import { ZipArchive } from '../src/pytorch/zip-archive.js';
+
+const dir = fileURLToPath(new URL('../fixtures/pytorch/', import.meta.url));
+
+/**
+ * A stored zip built by hand from the APPNOTE layout, with every size and offset in zip64 form:
+ * 0xFFFFFFFF in the fixed fields, the real values in the 0x0001 extra field, a zip64 end record
+ * and locator, and 0xFFFF/0xFFFFFFFF in the classic end record.
+ */
+function zip64Archive(files: { name: string; data: Uint8Array }[]): Uint8Array {
+  const parts: Buffer[] = [];
+  const central: Buffer[] = [];
+  let offset = 0;
+  for (const { name, data } of files) {
+    const nameBytes = Buffer.from(name);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(45, 4);
+    local.writeUInt16LE(nameBytes.length, 26);
+    parts.push(local, nameBytes, Buffer.from(data));
+    const extra = Buffer.alloc(4 + 24);
+    extra.writeUInt16LE(0x0001, 0);
+    extra.writeUInt16LE(24, 2);
+    extra.writeBigUInt64LE(BigInt(data.byteLength), 4); // uncompressed
+    extra.writeBigUInt64LE(BigInt(data.byteLength), 12); // compressed
+    extra.writeBigUInt64LE(BigInt(offset), 20); // local header offset
+    const entry = Buffer.alloc(46);
+    entry.writeUInt32LE(0x02014b50, 0);
+    entry.writeUInt16LE(45, 4);
+    entry.writeUInt16LE(45, 6);
+    entry.writeUInt32LE(0xffffffff, 20);
+    entry.writeUInt32LE(0xffffffff, 24);
+    entry.writeUInt16LE(nameBytes.length, 28);
+    entry.writeUInt16LE(extra.length, 30);
+    entry.writeUInt32LE(0xffffffff, 42);
+    central.push(entry, nameBytes, extra);
+    offset += 30 + nameBytes.length + data.byteLength;
+  }
+  const cd = Buffer.concat(central);
+  const zip64End = Buffer.alloc(56);
+  zip64End.writeUInt32LE(0x06064b50, 0);
+  zip64End.writeBigUInt64LE(44n, 4);
+  zip64End.writeBigUInt64LE(BigInt(files.length), 24);
+  zip64End.writeBigUInt64LE(BigInt(files.length), 32);
+  zip64End.writeBigUInt64LE(BigInt(cd.length), 40);
+  zip64End.writeBigUInt64LE(BigInt(offset), 48);
+  const locator = Buffer.alloc(20);
+  locator.writeUInt32LE(0x07064b50, 0);
+  locator.writeBigUInt64LE(BigInt(offset + cd.length), 8);
+  locator.writeUInt32LE(1, 16);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(0xffff, 8);
+  end.writeUInt16LE(0xffff, 10);
+  end.writeUInt32LE(0xffffffff, 12);
+  end.writeUInt32LE(0xffffffff, 16);
+  return Buffer.concat([...parts, cd, zip64End, locator, end]);
+}
+
+test('zip64 end records and extra fields are followed to the right entries', async () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'ema-zip-'));
+  try {
+    const path = join(tmp, 'z.zip');
+    writeFileSync(path, zip64Archive([
+      { name: 'a/x', data: Buffer.from('hello') },
+      { name: 'a/y', data: Buffer.from('0123456789') },
+    ]));
+    const zip = await ZipArchive.open(path);
+    assert.deepEqual([...zip.entries.keys()], ['a/x', 'a/y']);
+    const y = zip.entries.get('a/y')!;
+    assert.equal(y.uncompressedSize, 10);
+    const part = new Uint8Array(4);
+    await zip.read(y, 3, part);
+    assert.equal(Buffer.from(part).toString(), '3456');
+    assert.equal(Buffer.from(await zip.readAll(zip.entries.get('a/x')!, 100)).toString(), 'hello');
+    await assert.rejects(zip.read(y, 8, part), /outside zip entry a\/y \(10 bytes\)/);
+    await assert.rejects(zip.readAll(y, 5), /is 10 bytes, more than the 5 allowed/);
+    await zip.close();
+    // After close, reads reopen the file (sources may be pooled).
+    await zip.read(y, 0, part);
+    assert.equal(Buffer.from(part).toString(), '0123');
+    await zip.close();
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test('truncated or non-zip files are refused with the file named', async () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'ema-zip-'));
+  try {
+    const good = zip64Archive([{ name: 'a/x', data: Buffer.alloc(100, 7) }]);
+    const cut = join(tmp, 'cut.zip');
+    writeFileSync(cut, good.subarray(0, good.length - 30));
+    await assert.rejects(ZipArchive.open(cut), (error: unknown) =>
+      error instanceof InputFileError && /cut\.zip is not a readable zip archive/.test(error.message));
+    const tiny = join(tmp, 'tiny.zip');
+    writeFileSync(tiny, 'PK');
+    await assert.rejects(ZipArchive.open(tiny), /tiny\.zip is not a readable zip archive: only 2 bytes/);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test('the torch >= 2.1 layout (archive/ prefix, byteorder record, 64-byte aligned records) reads', async () => {
+  const source = await openPytorchCheckpoint(`${dir}torch2-layout.pt`);
+  assert.deepEqual(source.tensors.map((t) => t.name), ['w', 'b', 'scalar']);
+  const scalar = new Uint8Array(4);
+  await source.read('scalar', 0, scalar);
+  assert.equal(new Float32Array(scalar.buffer)[0], 1.5);
+  await source.close();
+});
+
+test('a big-endian checkpoint is refused rather than read with swapped bytes', async () => {
+  await assert.rejects(openPytorchCheckpoint(`${dir}big-endian.pt`), /big-endian\.pt was saved with big-endian byte order/);
+});
