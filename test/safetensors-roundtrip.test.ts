@@ -187,3 +187,20 @@ test('a file we write can be written again from what we read (copy is byte-ident
   assert.deepEqual(await readFile(copy), await readFile(source));
   await rm(dir, { recursive: true });
 });
+
+test('header order follows the layout even for integer-like and "__proto__" tensor names', async () => {
+  const dir = await tempDir();
+  const path = join(dir, 'names.safetensors');
+  const tensors = ['b', '12', '__proto__', '0'].map((name, i) => ({ name, dtype: 'U8' as const, shape: [i + 1], data: patterned(i + 1, i) }));
+  await writeSafetensorsFile(path, tensors, { '1': 'one' });
+  const text = (await readFile(path)).subarray(8).toString('utf8');
+  assert.ok(text.startsWith('{"__metadata__":{"1":"one"},"b":{'), text);
+  assert.ok(text.indexOf('"12"') < text.indexOf('"__proto__"') && text.indexOf('"__proto__"') < text.indexOf('"0"'), text);
+  const file = await openSafetensors(path);
+  assert.deepEqual(file.tensors.map((t) => t.name), ['b', '12', '__proto__', '0']);
+  const back = new Uint8Array(3);
+  await file.read('__proto__', 0, back);
+  assert.deepEqual(back, tensors[2].data);
+  await file.close();
+  await rm(dir, { recursive: true });
+});

@@ -25,34 +25,39 @@ export interface PlannedTensor extends TensorSpec {
  * so the data section starts on an 8-byte boundary. Tensors are laid out in the order given.
  */
 export function encodeHeader(layout: SafetensorsLayout, path: string): { bytes: Uint8Array; planned: PlannedTensor[]; dataLength: number } {
-  const header: Record<string, unknown> = {};
-  const metadata = layout.metadata ?? {};
-  const metadataEntries = Object.entries(metadata);
+  // Built part by part: a JS object would enumerate integer-like names ("0", "12") first.
+  const parts: string[] = [];
+  const metadataEntries = Object.entries(layout.metadata ?? {});
   for (const [key, value] of metadataEntries) {
     if (typeof value !== 'string') throw new OutputError(`${path}: metadata ${JSON.stringify(key)} must be a string, got ${typeof value}`);
   }
-  if (metadataEntries.length > 0) defineKey(header, '__metadata__', Object.fromEntries(metadataEntries));
+  if (metadataEntries.length > 0) {
+    parts.push(`"__metadata__":{${metadataEntries.map(([key, value]) => `${JSON.stringify(key)}:${JSON.stringify(value)}`).join(',')}}`);
+  }
   const planned: PlannedTensor[] = [];
+  const names = new Set<string>();
   let offset = 0;
   for (const tensor of layout.tensors) {
-    checkSpec(tensor, header, path);
+    checkSpec(tensor, names, path);
+    names.add(tensor.name);
     const length = elementCount(tensor.shape) * DTYPE_BYTES[tensor.dtype];
     if (!Number.isSafeInteger(offset + length)) throw new OutputError(`${path}: tensors hold more than 2^53 bytes`);
     planned.push({ name: tensor.name, dtype: tensor.dtype, shape: [...tensor.shape], begin: offset, end: offset + length });
-    defineKey(header, tensor.name, { dtype: tensor.dtype, shape: [...tensor.shape], data_offsets: [offset, offset + length] });
+    const entry = { dtype: tensor.dtype, shape: [...tensor.shape], data_offsets: [offset, offset + length] };
+    parts.push(`${JSON.stringify(tensor.name)}:${JSON.stringify(entry)}`);
     offset += length;
   }
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  const padded = Math.ceil((8 + json.byteLength) / 8) * 8 - 8;
+  const json = new TextEncoder().encode(`{${parts.join(',')}}`);
+  const padded = Math.ceil(json.byteLength / 8) * 8;
   const bytes = new Uint8Array(8 + padded).fill(0x20, 8 + json.byteLength);
   new DataView(bytes.buffer).setBigUint64(0, BigInt(padded), true);
   bytes.set(json, 8);
   return { bytes, planned, dataLength: offset };
 }
 
-function checkSpec(tensor: TensorSpec, header: Record<string, unknown>, path: string): void {
+function checkSpec(tensor: TensorSpec, names: ReadonlySet<string>, path: string): void {
   const name = JSON.stringify(tensor.name);
-  if (tensor.name === '__metadata__' || Object.hasOwn(header, tensor.name)) {
+  if (tensor.name === '__metadata__' || names.has(tensor.name)) {
     throw new OutputError(`${path}: tensor name ${name} is ${tensor.name === '__metadata__' ? 'reserved' : 'used twice'}`);
   }
   if (!isDType(tensor.dtype)) throw new OutputError(`${path}: tensor ${name}: unknown dtype ${JSON.stringify(tensor.dtype)}`);
@@ -61,11 +66,6 @@ function checkSpec(tensor: TensorSpec, header: Record<string, unknown>, path: st
       throw new OutputError(`${path}: tensor ${name}: shape ${JSON.stringify(tensor.shape)} must hold non-negative integers`);
     }
   }
-}
-
-/** Assignment would treat a tensor named "__proto__" as the prototype; define it as data instead. */
-function defineKey(target: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 /**
