@@ -3,6 +3,9 @@ import type { CliIo } from '../io.js';
 import { reconstructCommand } from './reconstruct.js';
 import { inspectCommand } from './inspect.js';
 import { convertCommand } from './convert.js';
+import { trainCommand } from './train.js';
+import { sampleCommand } from './sample.js';
+import { evaluateCommand } from './evaluate.js';
 
 /**
  * Every subcommand, in the order `--help` lists them. Each file under this folder exports one
@@ -13,4 +16,7 @@ export const commandFactories: ReadonlyArray<(io: CliIo) => Command> = [
   reconstructCommand,
   inspectCommand,
   convertCommand,
+  trainCommand,
+  sampleCommand,
+  evaluateCommand,
 ];

@@ -1,0 +1,39 @@
+/**
+ * RUN_DIR handling: a fresh run needs a missing or empty folder (or --force, which removes only
+ * what a previous run wrote there); --resume needs the folder's checkpoint.
+ */
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { OutputError, UsageError } from '../errors.js';
+import { CHECKPOINT_FILE } from './checkpoint.js';
+
+/** Everything a run writes in RUN_DIR; --force removes these and nothing else. */
+export const RUN_OUTPUTS = ['snapshots', 'raw', CHECKPOINT_FILE, 'log.jsonl', 'config.json'] as const;
+
+export async function prepareRunDir(runDir: string, mode: { resume: boolean; force: boolean }): Promise<void> {
+  const entries = await readdir(runDir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw new OutputError(`--out ${runDir}: cannot read the folder: ${error.message}`, undefined, error);
+  });
+  if (mode.resume) {
+    const hasCheckpoint = await stat(join(runDir, CHECKPOINT_FILE)).then(() => true, () => false);
+    if (!hasCheckpoint) {
+      throw new UsageError(`--resume: ${join(runDir, CHECKPOINT_FILE)} does not exist`, 'start the run without --resume first');
+    }
+    return;
+  }
+  if (entries !== undefined && entries.length > 0) {
+    if (!mode.force) {
+      throw new UsageError(
+        `--out ${runDir}: the folder is not empty`,
+        'use --resume to continue the run in it, --force to start over (removes its snapshots, raw weights, checkpoint and logs), or another folder',
+      );
+    }
+    for (const name of RUN_OUTPUTS) await rm(join(runDir, name), { recursive: true, force: true });
+  }
+  try {
+    await mkdir(runDir, { recursive: true });
+  } catch (cause) {
+    throw new OutputError(`--out ${runDir}: cannot create the folder: ${(cause as Error).message}`, undefined, cause);
+  }
+}
