@@ -89,10 +89,16 @@ const MUTATIONS: Record<string, (model: Model, random: () => number) => Uint8Arr
     return assemble(mutated, model.dataLength);
   },
   deepNesting(_model, random) {
+    if (random() < 0.1) return assemble(encoder.encode(['[1]', '"s"', '3', 'null', 'true', '[]'][Math.floor(random() * 6)]), 0);
     const depth = Math.floor(random() * 200_000);
     const open = random() < 0.5 ? '[' : '{"a":';
     const text = random() < 0.5 ? open.repeat(depth) : `${'['.repeat(depth)}${']'.repeat(depth)}`;
     return assemble(encoder.encode(text), 0);
+  },
+  longArrays(model, random) {
+    const length = Math.floor(random() * 3000);
+    const entries: [string, Entry][] = [['w', { dtype: 'U8', shape: `@@raw:[${'1,'.repeat(length)}1]`, data_offsets: [0, 1] }], ...model.entries];
+    return assemble(encoder.encode(serialise({ ...model, entries })), model.dataLength + 1);
   },
   duplicateKeys(model) {
     return assemble(encoder.encode(serialise(model, true)), model.dataLength);

@@ -88,6 +88,12 @@ test('rejects deep nesting without recursing', () => {
   rejects(file(`{"a":${'{"b":'.repeat(20)}1${'}'.repeat(21)}`, 0), 'nesting-too-deep', /deeper than 16/);
 });
 
+test('rejects arrays longer than 1024 elements before JSON.parse builds them', () => {
+  rejects(file(`{"w":{"dtype":"U8","shape":[${'1,'.repeat(2_000_000)}1],"data_offsets":[0,1]}}`, 1), 'array-too-long',
+    /the header holds an array of more than 1024 elements \(under key "shape"\)/);
+  assert.equal(parse(file(`{"w":{"dtype":"U8","shape":[${'1,'.repeat(1023)}1],"data_offsets":[0,1]}}`, 1)).tensors[0].shape.length, 1024);
+});
+
 test('rejects invalid JSON', () => {
   rejects(file('{"a": ', 0), 'invalid-json', /not valid JSON/);
   rejects(file('\ufeff{}', 0), 'invalid-json', /not valid JSON/);

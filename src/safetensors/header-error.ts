@@ -11,6 +11,7 @@ export type HeaderRule =
   | 'header-length-beyond-file'
   | 'invalid-utf8'
   | 'nesting-too-deep'
+  | 'array-too-long'
   | 'invalid-json'
   | 'not-an-object'
   | 'duplicate-key'

@@ -7,6 +7,8 @@ import { describe, firstBadUtf8, isPlainObject, quote, short } from './header-te
 export const MAX_HEADER_BYTES = 100_000_000;
 /** Real headers nest 3 deep (top level, entry, shape). Anything much deeper is hostile. */
 const MAX_JSON_DEPTH = 16;
+/** Arrays hold shapes and offsets only; no tensor has anywhere near this many dimensions. */
+const MAX_ARRAY_LENGTH = 1024;
 const METADATA_KEY = '__metadata__';
 const ENTRY_FIELDS = new Set(['dtype', 'shape', 'data_offsets']);
 
@@ -74,9 +76,13 @@ export function parseHeaderJson(json: Uint8Array, dataLength: number, path: stri
   } catch {
     throw new SafetensorsHeaderError(path, 'invalid-utf8', `the header is not valid UTF-8 (first bad byte near offset ${firstBadUtf8(json)})`);
   }
-  const scan = scanJson(text, MAX_JSON_DEPTH);
+  const scan = scanJson(text, MAX_JSON_DEPTH, MAX_ARRAY_LENGTH);
   if (scan.tooDeep) {
     throw new SafetensorsHeaderError(path, 'nesting-too-deep', `the header JSON nests deeper than ${MAX_JSON_DEPTH} levels`);
+  }
+  if (scan.longArray !== undefined) {
+    const where = scan.longArray.within === undefined ? '' : ` (under key ${quote(scan.longArray.within)})`;
+    throw new SafetensorsHeaderError(path, 'array-too-long', `the header holds an array of more than ${MAX_ARRAY_LENGTH} elements${where}; shapes have at most a few dimensions`);
   }
   let root: unknown;
   try {
