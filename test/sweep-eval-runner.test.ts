@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runEvaluation, runEvaluations, type EvalEvent, type EvalTask } from '../src/sweep/eval-runner.js';
 import { InterruptedError } from '../src/errors.js';
+import { formatEvalProgress } from '../src/sweep/eval-progress.js';
 
 const NODE = JSON.stringify(process.execPath);
 const fixture = (name: string): string => join(import.meta.dirname, '..', 'fixtures', 'eval', name);
@@ -134,4 +135,52 @@ test('a command over its time limit is killed and marked failed', async () => {
 
 test('rejects a jobs count that is not a positive integer', async () => {
   await assert.rejects(runEvaluations([task(0.1)], { template: 'echo 1', jobs: 0 }), /jobs must be a positive integer, got 0/);
+});
+
+test('reads the metric after megabytes of output, and many parallel jobs raise no listener warning', async () => {
+  const warnings: Error[] = [];
+  const onWarning = (warning: Error): void => { warnings.push(warning); };
+  process.on('warning', onWarning);
+  const controller = new AbortController();
+  try {
+    const results = await runEvaluations(Array.from({ length: 12 }, (_, i) => task(0.01 * (i + 1))), {
+      template: `${NODE} -e "process.stdout.write('loss 9 '.repeat(300000) + '\\nfinal {sigma_rel}\\n')"`,
+      jobs: 12,
+      signal: controller.signal,
+    });
+    // Truth: the last number each command prints is the sigma_rel substituted into it.
+    assert.deepEqual(results.map((r) => (r.status === 'ok' ? r.metric : r.reason)), Array.from({ length: 12 }, (_, i) => 0.01 * (i + 1)));
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(warnings.map((w) => w.name), []);
+  } finally {
+    process.off('warning', onWarning);
+  }
+});
+
+test('an already aborted signal starts nothing', async () => {
+  const controller = new AbortController();
+  controller.abort(new InterruptedError('SIGTERM'));
+  let started = 0;
+  await assert.rejects(
+    runEvaluations([task(0.1)], { template: 'echo 1', jobs: 1, signal: controller.signal, onEvent: () => started++ }),
+    (error: unknown) => error instanceof InterruptedError && error.exitCode === 143,
+  );
+  assert.equal(started, 0);
+});
+
+test('progress lines say done/total, the best so far and why a target failed', async () => {
+  const lines: string[] = [];
+  await runEvaluations([0.05, 0.14, 0.11].map((s) => task(s)), {
+    template: `${NODE} ${fixture('fail-at.mjs')} {sigma_rel} 0.14`,
+    jobs: 1,
+    onEvent: (e) => lines.push(formatEvalProgress(e)),
+  });
+  assert.deepEqual(lines, [
+    'evaluating sigma_rel 0.05 (1 running)',
+    'evaluated 1/3, best sigma_rel 0.05 (metric 0.0036)',
+    'evaluating sigma_rel 0.14 (1 running)',
+    'evaluated 2/3, best sigma_rel 0.05 (metric 0.0036), sigma_rel 0.14 failed: exited with code 3',
+    'evaluating sigma_rel 0.11 (1 running)',
+    'evaluated 3/3, best sigma_rel 0.11 (metric 0)',
+  ]);
 });

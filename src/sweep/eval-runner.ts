@@ -67,6 +67,11 @@ export async function runEvaluations(tasks: readonly EvalTask[], options: EvalRu
   let running = 0;
   let best: { index: number; task: EvalTask; metric: number } | undefined;
   const better = (a: number, b: number): boolean => (options.maximize ? a > b : a < b);
+  // One abort listener for the whole run (not one per child: with --jobs above 10 Node would warn
+  // about a listener leak on stderr), stopping every running command.
+  const stoppers = new Set<() => void>();
+  const onAbort = (): void => stoppers.forEach((stop) => stop());
+  options.signal?.addEventListener('abort', onAbort, { once: true });
 
   const worker = async (): Promise<void> => {
     while (next < tasks.length && !options.signal?.aborted) {
@@ -74,7 +79,7 @@ export async function runEvaluations(tasks: readonly EvalTask[], options: EvalRu
       const task = tasks[index];
       running++;
       options.onEvent?.({ type: 'started', index, task, running });
-      const result = await runOne(task, options);
+      const result = await runOne(task, options, stoppers);
       running--;
       if (options.signal?.aborted) return; // killed by the abort: not a real outcome
       results[index] = result;
@@ -85,7 +90,11 @@ export async function runEvaluations(tasks: readonly EvalTask[], options: EvalRu
       options.onEvent?.({ type: 'finished', index, task, result, done, total: tasks.length, best });
     }
   };
-  await Promise.all(Array.from({ length: Math.min(options.jobs, tasks.length) }, worker));
+  try {
+    await Promise.all(Array.from({ length: Math.min(options.jobs, tasks.length) }, worker));
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+  }
   options.signal?.throwIfAborted();
   return results;
 }
@@ -96,7 +105,7 @@ export async function runEvaluation(task: EvalTask, options: Omit<EvalRunOptions
   return result;
 }
 
-function runOne(task: EvalTask, options: EvalRunOptions): Promise<EvalResult> {
+function runOne(task: EvalTask, options: EvalRunOptions, stoppers: Set<() => void>): Promise<EvalResult> {
   const command = expandEvalTemplate(options.template, {
     file: task.file,
     sigma_rel: task.sigmaRel,
@@ -125,8 +134,8 @@ function runOne(task: EvalTask, options: EvalRunOptions): Promise<EvalResult> {
       killGroup(child.pid, 'SIGTERM');
       killTimer ??= setTimeout(() => killGroup(child.pid, 'SIGKILL'), options.killGraceMs ?? 2000);
     };
-    const onAbort = (): void => stop();
-    options.signal?.addEventListener('abort', onAbort, { once: true });
+    stoppers.add(stop);
+    if (options.signal?.aborted) stop(); // aborted between the check and the spawn
     const timeout = options.timeoutMs === undefined ? undefined : setTimeout(() => {
       timedOut = true;
       stop();
@@ -137,7 +146,7 @@ function runOne(task: EvalTask, options: EvalRunOptions): Promise<EvalResult> {
     child.on('close', (code, signal) => {
       clearTimeout(timeout);
       clearTimeout(killTimer);
-      options.signal?.removeEventListener('abort', onAbort);
+      stoppers.delete(stop);
       if (spawnError !== undefined) return resolve(failed(`could not start the command: ${spawnError.message}`));
       if (timedOut) return resolve(failed(`timed out after ${(options.timeoutMs! / 1000).toFixed(1)} s`));
       if (signal !== null) return resolve(failed(`killed by ${signal}`));
