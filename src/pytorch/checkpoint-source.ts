@@ -9,17 +9,21 @@ import { DTYPE_BYTES, elementCount, type TensorEntry, type TensorSource } from '
 import { unpickle } from './restricted-unpickler.js';
 import { selectStateDict } from './state-dict.js';
 import { torchStateDictHost, type TensorRef } from './torch-globals.js';
-import { forEachStridedIndex, isContiguous, storageSpan } from './strided-view.js';
+import { gatherStrided, isContiguous, storageSpan } from './strided-view.js';
 import { ZipArchive, type ZipEntry } from './zip-archive.js';
 
 export interface PytorchCheckpointOptions {
   /** Nested dict holding the state dict (`ema`, `state_dict`, or a dotted path). */
   readonly key?: string;
+  /**
+   * Largest storage window held to gather a non-contiguous view (default 64 MiB); views spanning
+   * more are swept window by window. Memory tuning, and small values let tests reach that path.
+   */
+  readonly gatherWindowBytes?: number;
 }
 
 /** data.pkl of a state dict is small (names, shapes); a huge one is not a state dict. */
 const MAX_PICKLE_BYTES = 512 * 1024 * 1024;
-/** Non-contiguous views are gathered from a window of their storage of at most this size. */
 const MAX_GATHER_WINDOW = 64 * 1024 * 1024;
 
 const LEGACY_HINT =
@@ -66,7 +70,7 @@ export async function openPytorchCheckpoint(path: string, options: PytorchCheckp
       const entry: TensorEntry = { name, dtype: tensor.dtype, shape: [...tensor.shape], byteLength };
       placed.set(name, { entry, ref: tensor, record, contiguous: isContiguous(tensor.shape, tensor.stride) });
     }
-    return new PytorchCheckpointSource(path, archive, placed);
+    return new PytorchCheckpointSource(path, archive, placed, options.gatherWindowBytes ?? MAX_GATHER_WINDOW);
   } catch (error) {
     await archive.close();
     throw error;
@@ -114,7 +118,12 @@ class PytorchCheckpointSource implements TensorSource {
   /** The last gathered window of a non-contiguous tensor: chunked reads of it hit this. */
   private window: { name: string; first: number; bytes: Uint8Array } | undefined;
 
-  constructor(readonly path: string, private readonly archive: ZipArchive, private readonly placed: Map<string, Placed>) {
+  constructor(
+    readonly path: string,
+    private readonly archive: ZipArchive,
+    private readonly placed: Map<string, Placed>,
+    private readonly gatherWindowBytes: number,
+  ) {
     this.tensors = [...placed.values()].map((p) => p.entry);
   }
 
@@ -136,20 +145,28 @@ class PytorchCheckpointSource implements TensorSource {
     const first = Math.floor(byteOffset / size);
     const count = Math.ceil((byteOffset + target.byteLength) / size) - first;
     const gathered = new Uint8Array(count * size);
-    const { min, max } = storageSpan(ref.shape, ref.stride, ref.offset, first, count);
-    const spanBytes = (max - min + 1) * size;
-    if (spanBytes <= MAX_GATHER_WINDOW) {
-      const window = await this.windowFor(placed, min, spanBytes);
-      forEachStridedIndex(ref.shape, ref.stride, ref.offset, first, count, (k, at) => {
-        const from = (at - window.first) * size;
-        gathered.set(window.bytes.subarray(from, from + size), k * size);
-      });
+    const { shape, stride, offset } = ref;
+    // Strides are non-negative, so the view spans storage elements offset .. last.
+    const last = shape.reduce((end, dim, d) => end + (dim - 1) * stride[d], offset);
+    if ((last - offset + 1) * size <= this.gatherWindowBytes) {
+      // Typical case: hold the view's whole storage span once; later chunks of this tensor reuse it.
+      let window = this.window;
+      if (window?.name !== name) {
+        const bytes = new Uint8Array((last - offset + 1) * size);
+        await this.archive.read(record, offset * size, bytes);
+        window = { name, first: offset, bytes };
+        this.window = window;
+      }
+      gatherStrided(window.bytes, window.first, size, ref, first, count, gathered);
     } else {
-      // A huge transposed view: read element by element (slow, but memory stays bounded).
-      const indices: number[] = [];
-      forEachStridedIndex(ref.shape, ref.stride, ref.offset, first, count, (_, at) => indices.push(at));
-      for (let k = 0; k < indices.length; k++) {
-        await this.archive.read(record, indices[k] * size, gathered.subarray(k * size, (k + 1) * size));
+      // A huge non-contiguous view: sweep the span this chunk touches in bounded windows.
+      const span = storageSpan(shape, stride, offset, first, count);
+      const windowElements = Math.max(1, Math.floor(this.gatherWindowBytes / size));
+      const bytes = new Uint8Array(Math.min(windowElements, span.max - span.min + 1) * size);
+      for (let start = span.min; start <= span.max; start += windowElements) {
+        const piece = bytes.subarray(0, Math.min(windowElements, span.max - start + 1) * size);
+        await this.archive.read(record, start * size, piece);
+        gatherStrided(piece, start, size, ref, first, count, gathered);
       }
     }
     const skip = byteOffset - first * size;
@@ -159,24 +176,5 @@ class PytorchCheckpointSource implements TensorSource {
   async close(): Promise<void> {
     this.window = undefined;
     await this.archive.close();
-  }
-
-  private async windowFor(placed: Placed, min: number, spanBytes: number): Promise<{ first: number; bytes: Uint8Array }> {
-    const size = DTYPE_BYTES[placed.ref.dtype];
-    const cached = this.window;
-    if (cached && cached.name === placed.entry.name && cached.first <= min &&
-        (cached.first + cached.bytes.byteLength / size) * size >= min * size + spanBytes) {
-      return cached;
-    }
-    // Load the whole touched part of the storage once if it fits, so later chunks reuse it.
-    // Strides are non-negative, so the view spans offset .. offset + sum((size_d - 1) * stride_d).
-    const { shape, stride, offset } = placed.ref;
-    const last = shape.reduce((end, dim, d) => end + (dim - 1) * stride[d], offset);
-    const wholeBytes = (last - offset + 1) * size;
-    const first = wholeBytes <= MAX_GATHER_WINDOW ? offset : min;
-    const bytes = new Uint8Array(wholeBytes <= MAX_GATHER_WINDOW ? wholeBytes : spanBytes);
-    await this.archive.read(placed.record, first * size, bytes);
-    this.window = { name: placed.entry.name, first, bytes };
-    return this.window;
   }
 }
