@@ -6,7 +6,7 @@ import { InputFileError } from '../src/errors.js';
 import { gammaToSigmaRel, sigmaRelToGamma } from '../src/phema/profile.js';
 import { openPytorchCheckpoint } from '../src/pytorch/checkpoint-source.js';
 import {
-  isEmaPytorchBookkeepingTensor, parseEmaPytorchFileName, profileForIndex, snapshotTimeForStep,
+  describeEmaPytorchSnapshot, isEmaPytorchBookkeepingTensor, parseEmaPytorchFileName, profileForIndex, snapshotTimeForStep,
 } from '../src/pytorch/ema-pytorch-convention.js';
 import { emaPytorchAccumulate, emaPytorchInnerProduct, emaPytorchWeights } from '../src/pytorch/ema-pytorch-match.js';
 import { describeSparseUpdates, emaPytorchRealisedWeights, realisedSigmaRel } from '../src/pytorch/ema-pytorch-sparse.js';
@@ -46,6 +46,16 @@ test('maps a profile index to the sigma_rel or gamma list the training used', ()
     (error: unknown) => error instanceof InputFileError &&
       /2\.1000\.pt has profile index 2, but --profiles lists only 2 value\(s\): 0\.05,0\.28/.test(error.message),
   );
+});
+
+test('describes an ema-pytorch file for discovery: profile from the list, time by convention', () => {
+  const profiles = { kind: 'sigma_rel', values: [0.05, 0.28] } as const;
+  const exact = describeEmaPytorchSnapshot('ckpts/1.1000.pt', profiles, 'exact')!;
+  assert.deepEqual([exact.profileIndex, exact.step, exact.sigmaRel, exact.time, exact.timeUnit], [1, 1000, 0.28, 1001, 'step']);
+  assert.equal(exact.gamma, sigmaRelToGamma(0.28));
+  assert.equal(describeEmaPytorchSnapshot('1.1000.pt', profiles, 'ema-pytorch')!.time, 1000);
+  assert.equal(describeEmaPytorchSnapshot('model.pt', profiles, 'exact'), undefined);
+  assert.throws(() => describeEmaPytorchSnapshot('5.10.pt', profiles, 'exact'), /5\.10\.pt has profile index 5/);
 });
 
 test('with update_every 1, a snapshot labelled n is exactly the power profile at time n + 1', () => {

@@ -75,3 +75,28 @@ export function snapshotTimeForStep(step: number, convention: TimeConvention): n
 export function isEmaPytorchBookkeepingTensor(name: string): boolean {
   return name === 'step' || name === 'initted';
 }
+
+export interface EmaPytorchSnapshotDescription extends SnapshotProfile {
+  readonly profileIndex: number;
+  /** The step in the file name. */
+  readonly step: number;
+  /** Training time under the chosen convention (see snapshotTimeForStep). */
+  readonly time: number;
+  readonly timeUnit: 'step';
+}
+
+/**
+ * Everything discovery needs from an ema-pytorch file name: profile (from the user's list) and
+ * time. Undefined when the name is not `<index>.<step>.pt`; throws naming the file if the index
+ * is outside the list.
+ */
+export function describeEmaPytorchSnapshot(
+  fileName: string,
+  profiles: ProfileList,
+  convention: TimeConvention,
+): EmaPytorchSnapshotDescription | undefined {
+  const parsed = parseEmaPytorchFileName(fileName);
+  if (!parsed) return undefined;
+  const profile = profileForIndex(parsed.profileIndex, profiles, fileName);
+  return { ...parsed, ...profile, time: snapshotTimeForStep(parsed.step, convention), timeUnit: 'step' };
+}
