@@ -75,7 +75,7 @@ test('runs at most `jobs` commands at once, and uses that many', async () => {
   const dir = join(mkdtempSync(join(tmpdir(), 'ema-jobs-')), 'running');
   const events: EvalEvent[] = [];
   const results = await runEvaluations(grid.concat(grid).map((s) => task(s)), {
-    template: `${NODE} ${fixture('slow.mjs')} ${dir} 400`,
+    template: `${NODE} ${fixture('slow.mjs')} ${dir} 800`,
     jobs: 3,
     onEvent: (event) => events.push(event),
   });
