@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputFileError } from '../src/errors.js';
 import { openPytorchCheckpoint } from '../src/pytorch/checkpoint-source.js';
@@ -92,6 +94,22 @@ test('the legacy (non-zip) torch.save format gets an error with a re-save hint',
     assert.match(error.hint ?? '', /_use_new_zipfile_serialization=True/);
     return true;
   });
+});
+
+test('a TorchScript archive and a bare pickle are told apart from checkpoints', async () => {
+  await assert.rejects(openPytorchCheckpoint(`${dir}torchscript.pt`), (error: unknown) => {
+    assert.ok(error instanceof InputFileError);
+    assert.match(error.message, /torchscript\.pt is a TorchScript archive \(torch\.jit\.save\)/);
+    assert.match(error.hint ?? '', /torch\.save\(model\.state_dict\(\), path\)/);
+    return true;
+  });
+  const tmp = mkdtempSync(join(tmpdir(), 'ema-pt-'));
+  try {
+    writeFileSync(join(tmp, 'bare.pkl'), Uint8Array.from([0x80, 0x04, 0x4e, 0x2e])); // pickle.dumps(None, 4)
+    await assert.rejects(openPytorchCheckpoint(join(tmp, 'bare.pkl')), /bare\.pkl is a bare pickle, not a PyTorch zip checkpoint/);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
 });
 
 test('a deflated tensor record is refused with the tensor and record named', async () => {

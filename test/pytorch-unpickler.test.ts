@@ -66,6 +66,10 @@ test('stack, memo and mark misuse are errors, not crashes', () => {
   assert.throws(() => run([0x28, 0x2e]), /stack underflow/); // STOP may not pop a mark
   assert.throws(() => run([0x4e, 0x4e, 0x73, 0x2e]), /stack underflow/); // SETITEM without a dict below
   assert.throws(() => run([0x7d, 0x5d, 0x4e, 0x73, 0x2e]), /unhashable dict key/);
+  // As in CPython, a MARK hides what is below it: DUP and BINPUT there underflow; POP drops the mark.
+  assert.throws(() => run([0x4e, 0x28, 0x32, 0x2e]), /stack underflow/);
+  assert.throws(() => run([0x4e, 0x28, 0x71, 0, 0x2e]), /stack underflow/);
+  assert.equal(run([0x88, 0x28, 0x30, 0x2e]), true);
   const deep = new Uint8Array(1_000_010).fill(0x4e); // a million Nones
   assert.throws(
     () => unpickle(deep, torchStateDictHost('deep.pkl'), 'deep.pkl', { maxStack: 1000, maxMemo: 10 }),

@@ -26,6 +26,8 @@ export interface PytorchCheckpointOptions {
 const MAX_PICKLE_BYTES = 512 * 1024 * 1024;
 const MAX_GATHER_WINDOW = 64 * 1024 * 1024;
 
+/** torch.save's legacy format starts by pickling this magic number (protocol 2, LONG1 of 10 bytes). */
+const LEGACY_MAGIC = [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19];
 const LEGACY_HINT =
   'this is the legacy (pre-1.6) torch.save format; in Python, re-save it with ' +
   'torch.save(torch.load(path), path2, _use_new_zipfile_serialization=True), or convert it to safetensors there';
@@ -93,21 +95,27 @@ async function checkMagic(path: string): Promise<void> {
   if (length >= 4 && head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) return;
   const isPickle = length >= 2 && head[0] === 0x80 && head[1] >= 2 && head[1] <= 5;
   const isTar = length >= 262 && new TextDecoder('latin1').decode(head.subarray(257, 262)) === 'ustar';
-  if (isPickle || isTar) {
+  if (isTar || (length >= LEGACY_MAGIC.length && LEGACY_MAGIC.every((byte, i) => head[i] === byte))) {
     throw new InputFileError(`${path} is a legacy (non-zip) PyTorch checkpoint, which ema-synth does not read`, LEGACY_HINT);
+  }
+  if (isPickle) {
+    throw new InputFileError(`${path} is a bare pickle, not a PyTorch zip checkpoint`, LEGACY_HINT);
   }
   throw new InputFileError(`${path} is not a PyTorch zip checkpoint (no zip signature at the start)`);
 }
 
 /** torch.save puts every record under one top folder (`archive/`, or the file's stem in older versions). */
 function findPrefix(archive: ZipArchive): string {
-  const pickles = [...archive.entries.keys()].filter((name) => /^[^/]*\/?data\.pkl$/.test(name));
-  if (pickles.length !== 1) {
-    const isScript = [...archive.entries.keys()].some((name) => name.endsWith('constants.pkl'));
+  const names = [...archive.entries.keys()];
+  if (names.some((name) => /^[^/]*\/?constants\.pkl$/.test(name))) {
     throw new InputFileError(
-      `${archive.path}: expected one data.pkl in the archive, found ${pickles.length}`,
-      isScript ? 'this looks like a TorchScript archive; save model.state_dict() with torch.save instead' : undefined,
+      `${archive.path} is a TorchScript archive (torch.jit.save), not a torch.save checkpoint`,
+      'save the weights with torch.save(model.state_dict(), path) instead',
     );
+  }
+  const pickles = names.filter((name) => /^[^/]*\/?data\.pkl$/.test(name));
+  if (pickles.length !== 1) {
+    throw new InputFileError(`${archive.path}: expected one data.pkl in the archive, found ${pickles.length}`);
   }
   return pickles[0].slice(0, pickles[0].length - 'data.pkl'.length);
 }

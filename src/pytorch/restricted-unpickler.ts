@@ -33,15 +33,12 @@ export interface UnpickleLimits {
 const DEFAULT_LIMITS: UnpickleLimits = { maxStack: 1_000_000, maxMemo: 4_000_000 };
 const MAX_LONG_BYTES = 1024;
 
-const MARK = Symbol('mark');
-type Slot = PyValue | typeof MARK;
-
 /** Runs the pickle in `data` to its STOP and returns the result. `source` names it in errors. */
 export function unpickle(data: Uint8Array, host: UnpicklerHost, source: string, limits = DEFAULT_LIMITS): PyValue {
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const latin1 = new TextDecoder('latin1');
   const utf8 = new TextDecoder('utf-8');
-  const stack: Slot[] = [];
+  const stack: PyValue[] = [];
   const marks: number[] = [];
   const memo = new Map<number, PyValue>();
   let pos = 0;
@@ -83,21 +80,20 @@ export function unpickle(data: Uint8Array, host: UnpicklerHost, source: string, 
     if (stack.length >= limits.maxStack) fail(`stack deeper than ${limits.maxStack}`);
     stack.push(value);
   };
+  // Like CPython, a MARK starts a fresh stack: nothing below it can be popped or read until it is closed.
+  const floor = (): number => (marks.length > 0 ? marks[marks.length - 1] : 0);
   const pop = (): PyValue => {
-    if (stack.length === 0 || (marks.length > 0 && stack.length <= marks[marks.length - 1])) fail('stack underflow');
-    const value = stack.pop();
-    if (value === MARK) return fail('unexpected mark');
-    return value as PyValue;
+    if (stack.length <= floor()) fail('stack underflow');
+    return stack.pop() as PyValue;
   };
   const top = (): PyValue => {
-    const value = stack[stack.length - 1];
-    if (stack.length === 0 || value === MARK) fail('stack underflow');
-    return value as PyValue;
+    if (stack.length <= floor()) fail('stack underflow');
+    return stack[stack.length - 1];
   };
   const popMark = (): PyValue[] => {
     const at = marks.pop();
     if (at === undefined) return fail('no mark on the stack');
-    return stack.splice(at) as PyValue[];
+    return stack.splice(at);
   };
   const put = (index: number): void => {
     if (!memo.has(index) && memo.size >= limits.maxMemo) fail(`memo larger than ${limits.maxMemo}`);
@@ -143,7 +139,7 @@ export function unpickle(data: Uint8Array, host: UnpicklerHost, source: string, 
         return result;
       }
       case OP.MARK: marks.push(stack.length); break;
-      case OP.POP: if (stack.length > 0 && stack[stack.length - 1] === MARK) { stack.pop(); marks.pop(); } else pop(); break;
+      case OP.POP: if (marks.length > 0 && stack.length === floor()) marks.pop(); else pop(); break;
       case OP.POP_MARK: popMark(); break;
       case OP.DUP: push(top()); break;
       case OP.NONE: push(null); break;
