@@ -18,6 +18,7 @@ import { NETWORK_PRESETS } from '../src/train/model/config.js';
 import { createNetwork, denoise, lossAndGradients } from '../src/train/model/network.js';
 import { logVariance } from '../src/train/model/precond.js';
 import { importTensors, toOfficialLayout } from '../src/train/model/snapshot-layout.js';
+import { prepareWeights } from '../src/train/model/weight-pass.js';
 
 const REFERENCE = new URL('../../shared/reference/mpunet-small16-reference.safetensors', import.meta.url).pathname;
 
@@ -83,7 +84,9 @@ for (const backend of ['cpu', 'wasm'] as const) {
     const dErr = maxAbsDiff(dNchw, (tensors.get('D') as Loaded).data);
     assert.ok(dErr < 1e-5, `D differs by ${dErr}`);
 
-    const u = logVariance((n) => net.params.get(n) as tf.Tensor, (n) => net.buffers.get(n) as tf.Tensor, sigma);
+    const weights = prepareWeights(net.architecture, net.params);
+    const u = logVariance((n) => weights.tensors.get(n) as tf.Tensor, (n) => net.buffers.get(n) as tf.Tensor, sigma);
+    weights.dispose();
     const uErr = maxAbsDiff(u.dataSync(), (tensors.get('logvar') as Loaded).data);
     assert.ok(uErr < 1e-5, `logvar differs by ${uErr}`);
 

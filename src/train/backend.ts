@@ -50,10 +50,29 @@ export function wasmDistFolder(): string {
   return path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
 }
 
+/**
+ * tfjs clones (Identity kernel) every tensor it saves for the backward pass; the wasm Identity
+ * copies the data although tensors are immutable. Sharing the buffer by reference count, as the
+ * cpu backend and wasm's own Reshape do, removes one copy per saved tensor per training step.
+ */
+const sharedIdentity: tf.KernelFunc = ({ inputs, backend }) => {
+  const x = inputs.x as tf.TensorInfo;
+  (backend as unknown as { incRef(dataId: object): void }).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+};
+
+function shareIdentityOnWasm(): void {
+  const existing = tf.getKernel('Identity', 'wasm');
+  if (existing?.kernelFunc === sharedIdentity) return;
+  if (existing !== undefined) tf.unregisterKernel('Identity', 'wasm');
+  tf.registerKernel({ kernelName: 'Identity', backendName: 'wasm', kernelFunc: sharedIdentity });
+}
+
 async function useWasm(): Promise<boolean> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   // Under Node the binaries are read from disk, so this works offline.
   wasm.setWasmPaths(wasmDistFolder() + path.sep);
+  shareIdentityOnWasm();
   return tf.setBackend('wasm');
 }
 

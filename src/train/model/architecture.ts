@@ -17,6 +17,8 @@ export interface ParamSpec {
   internalShape: number[];
   /** attn_qkv weights: our output channels are grouped q|k|v instead of interleaved (see snapshot-layout). */
   qkv: boolean;
+  /** Weights only: the learned scalar gain multiplied into the effective weight (emb_gain, out_gain). */
+  gain?: string;
 }
 
 export interface BufferSpec {
@@ -71,7 +73,7 @@ function blockParams(b: BlockSpec, embChannels: number): ParamSpec[] {
   const list = [
     gainParam(`${p}.emb_gain`),
     convParam(`${p}.conv_res0.weight`, res0In, b.outChannels, 3),
-    linearParam(`${p}.emb_linear.weight`, embChannels, b.outChannels),
+    { ...linearParam(`${p}.emb_linear.weight`, embChannels, b.outChannels), gain: `${p}.emb_gain` },
     convParam(`${p}.conv_res1.weight`, b.outChannels, b.outChannels, 3),
   ];
   if (b.inChannels !== b.outChannels) list.push(convParam(`${p}.conv_skip.weight`, b.inChannels, b.outChannels, 1));
@@ -140,7 +142,7 @@ export function buildArchitecture(config: NetworkConfig): Architecture {
     else params.push(...blockParams(m, embChannels));
   }
   for (const m of decoder) params.push(...blockParams(m, embChannels));
-  params.push(convParam('unet.out_conv.weight', cblock[0], config.channels, 3));
+  params.push({ ...convParam('unet.out_conv.weight', cblock[0], config.channels, 3), gain: 'unet.out_gain' });
   params.push(linearParam('logvar_linear.weight', config.logvarChannels, 1));
 
   const buffers: BufferSpec[] = [

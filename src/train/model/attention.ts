@@ -5,17 +5,17 @@
  * with slices of the small weight instead of a costly unstack of the large activation.
  */
 import * as tf from '@tensorflow/tfjs';
-import { effectiveWeight } from './mp-conv.js';
+import { batchedMatMul } from './batched-matmul.js';
+import { convSame } from './fast-conv.js';
 import { normalize } from './mp-ops.js';
 
+/** x NHWC; qkvWeight: the effective attn_qkv weight [1, 1, C, 3C] in our grouped q|k|v order. */
 export function cosineAttention(x: tf.Tensor4D, qkvWeight: tf.Tensor4D, heads: number): tf.Tensor4D {
   const [n, h, w, c] = x.shape;
   const ch = c / heads;
   const pixels = h * w;
-  const weight = tf.reshape(effectiveWeight(qkvWeight), [c, 3 * c]) as tf.Tensor2D;
-  const x2 = tf.reshape(x, [n * pixels, c]) as tf.Tensor2D;
   const project = (s: number): tf.Tensor3D => {
-    const part = tf.matMul(x2, tf.slice(weight, [0, s * c], [c, c]));
+    const part = convSame(x, tf.slice(qkvWeight, [0, 0, 0, s * c], [1, 1, c, c]));
     // Channel j = head*ch + c': per-head unit RMS, then heads folded into the batch axis.
     const normed = normalize(tf.reshape(part, [n, pixels, heads, ch]), [3]);
     const headsFirst = heads === 1 ? normed : tf.transpose(normed, [0, 2, 1, 3]);
@@ -24,8 +24,9 @@ export function cosineAttention(x: tf.Tensor4D, qkvWeight: tf.Tensor4D, heads: n
   const q = project(0);
   const k = project(1);
   const v = project(2);
-  const logits = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(ch));
-  const out = tf.matMul(tf.softmax(logits), v); // [n*heads, pixels, ch]
+  const kT = tf.transpose(k, [0, 2, 1]) as tf.Tensor3D;
+  const logits = tf.mul(batchedMatMul(q, kT), 1 / Math.sqrt(ch)) as tf.Tensor3D;
+  const out = batchedMatMul(tf.softmax(logits), v); // [n*heads, pixels, ch]
   const back = heads === 1 ? out : tf.transpose(tf.reshape(out, [n, heads, pixels, ch]), [0, 2, 1, 3]);
   return tf.reshape(back, [n, h, w, c]);
 }

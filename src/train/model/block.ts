@@ -26,8 +26,8 @@ export function runBlock(
     x = normalize(x, [3]);
   }
   let y = mpConv(mpSilu(x), p(name('conv_res0.weight')) as tf.Tensor4D);
-  const gain = p(name('emb_gain')) as tf.Scalar;
-  const c = tf.add(mpLinear(emb, p(name('emb_linear.weight')) as tf.Tensor2D, gain), 1) as tf.Tensor2D;
+  // p() gives effective weights: emb_linear's already carries emb_gain.
+  const c = tf.add(mpLinear(emb, p(name('emb_linear.weight')) as tf.Tensor2D), 1) as tf.Tensor2D;
   y = mpSilu(tf.mul(y, tf.reshape(c, [c.shape[0], 1, 1, c.shape[1]])) as tf.Tensor4D);
   if (ctx.dropout && ctx.dropout.rate > 0) {
     y = tf.dropout(y, ctx.dropout.rate, undefined, ctx.dropout.seed) as tf.Tensor4D;

@@ -1,6 +1,6 @@
 /**
  * MPConv (MPUNET.md section 1.6): conv or linear layer whose effective weight is the stored weight
- * normalised to unit norm per output channel, times gain/sqrt(fan_in)... i.e. unit L2 norm x gain.
+ * normalised to unit RMS per output channel, times gain/sqrt(fan_in), i.e. unit L2 norm x gain.
  * Our layouts: conv HWIO [k,k,in,out], linear [in,out]; the output channel is always the last axis.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -12,7 +12,11 @@ export function fanInAxes(rank: number): number[] {
   return Array.from({ length: rank - 1 }, (_, i) => i);
 }
 
-/** The differentiable effective weight normalize(W) * gain / sqrt(fan_in). */
+/**
+ * The effective weight normalize(W) * gain / sqrt(fan_in) as differentiable tfjs ops: the
+ * straightforward formulation, kept as the independent second method for tests of
+ * effective-weights.ts.
+ */
 export function effectiveWeight<T extends tf.Tensor>(w: T, gain: number | tf.Scalar = 1): T {
   const axes = fanInAxes(w.rank);
   let fanIn = 1;
@@ -22,10 +26,14 @@ export function effectiveWeight<T extends tf.Tensor>(w: T, gain: number | tf.Sca
   return tf.mul(normed, tf.mul(gain, 1 / Math.sqrt(fanIn))) as T;
 }
 
-export function mpConv(x: tf.Tensor4D, w: tf.Tensor4D, gain: number | tf.Scalar = 1): tf.Tensor4D {
-  return convSame(x, effectiveWeight(w, gain));
+/**
+ * The layers themselves take the *effective* weight (computed per step by effective-weights.ts,
+ * gain included), so the forward pass holds no weight arithmetic.
+ */
+export function mpConv(x: tf.Tensor4D, wEffective: tf.Tensor4D): tf.Tensor4D {
+  return convSame(x, wEffective);
 }
 
-export function mpLinear(x: tf.Tensor2D, w: tf.Tensor2D, gain: number | tf.Scalar = 1): tf.Tensor2D {
-  return tf.matMul(x, effectiveWeight(w, gain));
+export function mpLinear(x: tf.Tensor2D, wEffective: tf.Tensor2D): tf.Tensor2D {
+  return tf.matMul(x, wEffective);
 }

@@ -9,9 +9,9 @@ import { UsageError } from '../../errors.js';
 import { Architecture, buildArchitecture } from './architecture.js';
 import { NetworkConfig } from './config.js';
 import { InitRng } from './init-rng.js';
-import { fanInAxes } from './mp-conv.js';
-import { normalize } from './mp-ops.js';
+import { normalizedRows, outputChannels } from './effective-weights.js';
 import { edm2Loss, preconditionedDenoiser, PrecondOptions } from './precond.js';
+import { prepareWeights } from './weight-pass.js';
 
 export interface Network {
   readonly config: NetworkConfig;
@@ -72,7 +72,8 @@ export function forceNormalizeWeights(net: Network): void {
   for (const spec of net.architecture.params) {
     if (spec.kind === 'gain') continue;
     const v = net.params.get(spec.name) as tf.Variable;
-    tf.tidy(() => v.assign(normalize(v, fanInAxes(v.rank))));
+    const normed = normalizedRows(v.dataSync() as Float32Array, outputChannels(spec));
+    tf.tidy(() => v.assign(tf.tensor(normed, spec.internalShape, 'float32')));
   }
 }
 
@@ -102,10 +103,15 @@ function checkImages(net: Network, x: tf.Tensor4D, sigma: tf.Tensor1D, what: str
 /** D(x; sigma) in eval mode (no forced normalisation, no dropout), NHWC. */
 export function denoise(net: Network, x: tf.Tensor4D, sigma: tf.Tensor1D, options: StepOptions = {}): tf.Tensor4D {
   checkImages(net, x, sigma, 'x');
-  return tf.tidy(() => preconditionedDenoiser(
-    net.architecture, lookup(net.params, 'parameter'), lookup(net.buffers, 'buffer'), x, sigma,
-    precondOptions(net, x.shape[0], options, false),
-  ));
+  const weights = prepareWeights(net.architecture, net.params);
+  try {
+    return tf.tidy(() => preconditionedDenoiser(
+      net.architecture, lookup(weights.tensors, 'weight'), lookup(net.buffers, 'buffer'), x, sigma,
+      precondOptions(net, x.shape[0], options, false),
+    ));
+  } finally {
+    weights.dispose();
+  }
 }
 
 /**
@@ -117,20 +123,29 @@ export function lossAndGradients(
   net: Network, y: tf.Tensor4D, sigma: tf.Tensor1D, noise: tf.Tensor4D, options: StepOptions = {},
 ): { loss: tf.Scalar; grads: Map<string, tf.Tensor> } {
   checkImages(net, y, sigma, 'y');
-  const names = [...net.params.keys()];
-  const vars = names.map((n) => net.params.get(n) as tf.Variable);
-  const result = tf.tidy(() => {
-    const opts = precondOptions(net, y.shape[0], options, true);
-    const { value, grads } = tf.variableGrads(() => edm2Loss(
-      net.architecture, lookup(net.params, 'parameter'), lookup(net.buffers, 'buffer'), y, sigma, noise, opts,
-    ), vars);
-    // A parameter without a path to the loss (emb_label of an unconditional call) gets zeros.
-    const ordered = vars.map((v) => grads[v.name] ?? tf.zerosLike(v));
-    return { loss: value, ordered };
-  });
-  const grads = new Map<string, tf.Tensor>();
-  names.forEach((name, i) => grads.set(name, result.ordered[i]));
-  return { loss: result.loss, grads };
+  const weights = prepareWeights(net.architecture, net.params);
+  try {
+    const names = [...weights.tensors.keys()];
+    const { loss, dHat } = tf.tidy(() => {
+      const opts = precondOptions(net, y.shape[0], options, true);
+      const f = (...effective: tf.Tensor[]): tf.Scalar => {
+        const byName = new Map(names.map((n, i) => [n, effective[i]]));
+        return edm2Loss(net.architecture, lookup(byName, 'weight'), lookup(net.buffers, 'buffer'), y, sigma, noise, opts);
+      };
+      const { value, grads } = tf.valueAndGrads(f)(names.map((n) => weights.tensors.get(n) as tf.Tensor));
+      return { loss: value, dHat: grads };
+    });
+    const dHatData = new Map(names.map((n, i) => [n, dHat[i].dataSync() as Float32Array]));
+    tf.dispose(dHat);
+    const paramGrads = weights.backward(dHatData);
+    const grads = new Map<string, tf.Tensor>();
+    for (const spec of net.architecture.params) {
+      grads.set(spec.name, tf.tensor(paramGrads.get(spec.name) as Float32Array, spec.internalShape, 'float32'));
+    }
+    return { loss, grads };
+  } finally {
+    weights.dispose();
+  }
 }
 
 export function parameterCount(net: Network): number {

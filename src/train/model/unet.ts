@@ -17,6 +17,7 @@ export interface UnetInputs {
   dropout?: { rate: number; seed: number };
 }
 
+/** p: effective weights by official name (see effective-weights.ts). */
 export function runUnet(arch: Architecture, p: ParamLookup, buffer: ParamLookup, inputs: UnetInputs): tf.Tensor4D {
   const { x: input, cNoise, labels } = inputs;
   const fourier = mpFourier(
@@ -44,5 +45,5 @@ export function runUnet(arch: Architecture, p: ParamLookup, buffer: ParamLookup,
     if (m.takesSkip) x = mpCat(x, skips.pop() as tf.Tensor4D, CONCAT_BALANCE);
     x = runBlock(m, p, x, emb, ctx());
   }
-  return mpConv(x, p('unet.out_conv.weight') as tf.Tensor4D, p('unet.out_gain') as tf.Scalar);
+  return mpConv(x, p('unet.out_conv.weight') as tf.Tensor4D); // effective weight carries out_gain
 }

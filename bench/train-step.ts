@@ -1,0 +1,99 @@
+/**
+ * Median time of one training step (forced weight normalisation, forward, backward; no optimizer)
+ * per backend. MPUNET.md section 9's bar: PyTorch CPU takes about 165 ms for small16 at batch 32
+ * including Adam. The pure-JS cpu backend is far slower, so it runs the tiny config by default.
+ *
+ *   node --import tsx bench/train-step.ts [--backends wasm,cpu] [--repeats 5] [--config small16] [--batch 32]
+ * Environment: BENCH_TRAIN_BACKENDS, BENCH_TRAIN_REPEATS. Measure on an idle machine.
+ */
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import { BackendName, selectBackend } from '../src/train/backend.js';
+import { NETWORK_PRESETS, presetConfig } from '../src/train/model/config.js';
+import { createNetwork, forceNormalizeWeights, lossAndGradients } from '../src/train/model/network.js';
+
+export interface StepBenchResult {
+  backend: string;
+  config: string;
+  batch: number;
+  medianMs: number;
+  minMs: number;
+  repeats: number;
+}
+
+export interface StepBenchOptions {
+  backends?: BackendName[];
+  repeats?: number;
+  /** Config per backend; default small16 everywhere except tiny on cpu. */
+  config?: keyof typeof NETWORK_PRESETS;
+  batch?: number;
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+export async function benchTrainStep(backend: BackendName, configName: keyof typeof NETWORK_PRESETS,
+  batch: number, repeats: number): Promise<StepBenchResult> {
+  const name = await selectBackend(backend);
+  const config = presetConfig(configName);
+  const net = createNetwork(config, 0);
+  const r = config.resolution;
+  const y = tf.randomNormal([batch, r, r, config.channels], 0, 0.5, 'float32', 1) as tf.Tensor4D;
+  const noise = tf.randomNormal([batch, r, r, config.channels], 0, 1, 'float32', 2) as tf.Tensor4D;
+  const sigma = tf.exp(tf.randomNormal([batch], -0.8, 1.6, 'float32', 3)) as tf.Tensor1D;
+  const step = (): void => {
+    forceNormalizeWeights(net);
+    const { loss, grads } = lossAndGradients(net, y, sigma, noise);
+    loss.dataSync(); // forces completion of the whole graph on async-capable backends
+    tf.dispose([loss, ...grads.values()]);
+  };
+  step(); // warm-up: kernel compilation, buffer allocation
+  const times: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const t0 = performance.now();
+    step();
+    times.push(performance.now() - t0);
+  }
+  tf.dispose([y, noise, sigma]);
+  net.dispose();
+  return { backend: name, config: configName, batch, medianMs: median(times), minMs: Math.min(...times), repeats };
+}
+
+export async function runTrainStepBench(print: (line: string) => void, options: StepBenchOptions = {}): Promise<StepBenchResult[]> {
+  const backends = options.backends ?? ['wasm', 'cpu'];
+  const results: StepBenchResult[] = [];
+  for (const backend of backends) {
+    const slow = backend === 'cpu';
+    const configName = options.config ?? (slow ? 'tiny' : 'small16');
+    const repeats = options.repeats ?? (slow ? 3 : 10);
+    const batch = options.batch ?? 32;
+    try {
+      const r = await benchTrainStep(backend, configName, batch, repeats);
+      results.push(r);
+      print(`train step  ${r.backend.padEnd(10)} ${r.config.padEnd(8)} batch ${String(r.batch).padEnd(3)} `
+        + `median ${r.medianMs.toFixed(0).padStart(6)} ms  min ${r.minMs.toFixed(0).padStart(6)} ms  (${r.repeats} repeats)`);
+    } catch (error) {
+      print(`train step  ${backend.padEnd(10)} unavailable: ${(error as Error).message}`);
+    }
+  }
+  return results;
+}
+
+function argValue(flag: string): string | undefined {
+  const i = process.argv.indexOf(flag);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const backends = (argValue('--backends') ?? process.env.BENCH_TRAIN_BACKENDS)?.split(',') as BackendName[] | undefined;
+  const repeats = argValue('--repeats') ?? process.env.BENCH_TRAIN_REPEATS;
+  await runTrainStepBench((line) => console.log(line), {
+    backends,
+    repeats: repeats === undefined ? undefined : Number(repeats),
+    config: argValue('--config') as keyof typeof NETWORK_PRESETS | undefined,
+    batch: argValue('--batch') === undefined ? undefined : Number(argValue('--batch')),
+  });
+}
