@@ -93,6 +93,11 @@ test('allowlisted callables are checked: no calling a storage class, no odd Orde
   assert.throws(() => run([0x58, 1, 0, 0, 0, 0x78, 0x29, 0x52, 0x2e]), /refused to call str/);
   // BUILD on a tensor-free list.
   assert.throws(() => run([0x5d, 0x7d, 0x62, 0x2e]), /refused to set the state of list of 0/);
+  // OrderedDict([([], 1)]): an unhashable key inside the pairs list.
+  assert.throws(
+    () => run([0x63, ...Buffer.from('collections\nOrderedDict\n'), 0x5d, 0x5d, 0x4b, 1, 0x86, 0x61, 0x85, 0x52, 0x2e]),
+    /OrderedDict: unhashable dict key of type list of 0/,
+  );
 });
 
 test('a tensor view reaching past its storage is refused', () => {
@@ -109,4 +114,34 @@ test('a tensor view reaching past its storage is refused', () => {
   assert.throws(() => run(bytes), /tensor view \(offset 2, size \[3\], stride \[1\]\) reaches past storage 0 \(4 elements\)/);
   bytes[bytes.indexOf(0x4b, bytes.indexOf(0x51)) + 1] = 1; // offset 1: fits exactly
   assert.equal((run(bytes) as { hostKind: string }).hostKind, 'tensor');
+});
+
+test('mutated real data.pkl files fail only with InputFileError (fuzz, fixed seed)', async () => {
+  const { ZipArchive } = await import('../src/pytorch/zip-archive.js');
+  const pickles: Uint8Array[] = [];
+  for (const file of ['ordered.pt', 'views.pt', 'nested.pt', 'protocol4.pt', 'parameters.pt']) {
+    const zip = await ZipArchive.open(`${dir}${file}`);
+    const entry = [...zip.entries.values()].find((e) => e.name.endsWith('data.pkl'))!;
+    pickles.push(await zip.readAll(entry, 1 << 20));
+    await zip.close();
+  }
+  let seed = 12345;
+  const random = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  let refused = 0;
+  const rounds = Number(process.env.EMA_SYNTH_FUZZ_ROUNDS ?? 3000);
+  for (let round = 0; round < rounds; round++) {
+    const bytes = pickles[round % pickles.length].slice();
+    for (let m = 1 + random(4); m > 0; m--) bytes[random(bytes.length)] = random(256);
+    const cut = random(8) === 0 ? bytes.subarray(0, random(bytes.length)) : bytes;
+    try {
+      unpickle(cut, torchStateDictHost('fuzz.pkl'), 'fuzz.pkl');
+    } catch (error) {
+      assert.ok(error instanceof InputFileError, `round ${round}: ${(error as Error).stack}`);
+      refused++;
+    }
+  }
+  assert.ok(refused > rounds / 4, `only ${refused} of ${rounds} mutations were refused`);
 });

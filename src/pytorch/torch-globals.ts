@@ -131,7 +131,11 @@ export function torchStateDictHost(source: string): UnpicklerHost {
             for (const pair of items[0]) {
               const kv = pair instanceof PyTuple ? pair.items : Array.isArray(pair) ? pair : [];
               if (kv.length !== 2) fail('OrderedDict argument must be a list of pairs');
-              dict.set(kv[0], kv[1]);
+              try {
+                dict.set(kv[0], kv[1]);
+              } catch (error) {
+                fail(`OrderedDict: ${(error as Error).message}`);
+              }
             }
           } else if (items.length !== 0) {
             fail(`OrderedDict called with ${items.length} arguments`);
