@@ -1,0 +1,180 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { blendSnapshots } from '../src/blend/blend.js';
+import { planTensors } from '../src/blend/blend-plan.js';
+import { HandlePool } from '../src/io/handle-pool.js';
+import { decodeFloats, encodeFloats } from '../src/safetensors/dtype-convert.js';
+import { openSafetensors } from '../src/safetensors/reader.js';
+import { writeSafetensorsFile, type TensorWithData } from '../src/safetensors/writer.js';
+import { DTYPE_BYTES, elementCount, type DType, type TensorSource } from '../src/tensors/tensor-source.js';
+import { InputFileError } from '../src/errors.js';
+
+// An odd-length F16 tensor first puts every later tensor off its natural alignment in the file,
+// so the coalesced reads and the unaligned decoders are exercised too.
+const LAYOUT: { name: string; dtype: DType; shape: number[] }[] = [
+  { name: 'a.f16', dtype: 'F16', shape: [3] },
+  { name: 'b.f32', dtype: 'F32', shape: [10, 101] },
+  { name: 'c.bf16', dtype: 'BF16', shape: [517] },
+  { name: 'd.count', dtype: 'I32', shape: [5] },
+  { name: 'e.f64', dtype: 'F64', shape: [33] },
+  { name: 'f.scalar', dtype: 'F32', shape: [] },
+  { name: 'g.f32', dtype: 'F32', shape: [2500] },
+];
+const SNAPSHOTS = 11; // one full batch of 8 plus a remainder of 3 (kernels 2 and 1)
+
+function random(seed: number): () => number {
+  let state = seed >>> 0 || 1;
+  return () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 4294967296;
+  };
+}
+
+interface Fixture {
+  readonly dir: string;
+  readonly paths: string[];
+  /** data[i][tensor index]: the raw bytes written. */
+  readonly data: Uint8Array[][];
+}
+
+async function makeSnapshots(t: { after(fn: () => void): void }, poison?: { snapshot: number; tensor: number; element: number }): Promise<Fixture> {
+  const dir = mkdtempSync(join(tmpdir(), 'blend-engine-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const next = random(12345);
+  const paths: string[] = [];
+  const data: Uint8Array[][] = [];
+  for (let i = 0; i < SNAPSHOTS; i++) {
+    const tensors: TensorWithData[] = LAYOUT.map((spec, index) => {
+      const count = elementCount(spec.shape);
+      const bytes = new Uint8Array(count * DTYPE_BYTES[spec.dtype]);
+      if (spec.dtype === 'I32') bytes.fill(i);
+      else {
+        const values = Float64Array.from({ length: count }, () => (next() - 0.5) * 4);
+        if (poison && poison.snapshot === i && poison.tensor === index) values[poison.element] = NaN;
+        encodeFloats(spec.dtype, values, bytes);
+      }
+      return { ...spec, data: bytes };
+    });
+    const path = join(dir, `s${i}.safetensors`);
+    // Metadata of varying length moves the data section, so files differ in alignment.
+    await writeSafetensorsFile(path, tensors, { pad: 'x'.repeat(i) });
+    paths.push(path);
+    data.push(tensors.map((tensor) => tensor.data));
+  }
+  return { dir, paths, data };
+}
+
+/** The definition: per element, acc = 0, then acc += w * v for each non-zero weight in snapshot order. */
+function expectedOutput(fixture: Fixture, weights: readonly number[], outputDType: 'same' | 'f16'): Uint8Array {
+  const parts: Uint8Array[] = [];
+  LAYOUT.forEach((spec, index) => {
+    const count = elementCount(spec.shape);
+    if (spec.dtype === 'I32') {
+      parts.push(fixture.data[SNAPSHOTS - 1][index]);
+      return;
+    }
+    const sum = new Float64Array(count);
+    const values = new Float64Array(count);
+    for (let i = 0; i < SNAPSHOTS; i++) {
+      if (weights[i] === 0) continue;
+      decodeFloats(spec.dtype, fixture.data[i][index], values);
+      for (let e = 0; e < count; e++) sum[e] += weights[i] * values[e];
+    }
+    const dtype = outputDType === 'f16' ? 'F16' : spec.dtype;
+    const bytes = new Uint8Array(count * DTYPE_BYTES[dtype]);
+    encodeFloats(dtype, sum, bytes);
+    parts.push(bytes);
+  });
+  return Buffer.concat(parts);
+}
+
+class MemorySink {
+  private readonly chunks: Uint8Array[] = [];
+  async write(bytes: Uint8Array): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve)); // a real sink completes later
+    this.chunks.push(bytes.slice());
+  }
+  bytes(): Uint8Array {
+    return Buffer.concat(this.chunks);
+  }
+}
+
+/** A TensorSource without positional reads, like a reader of another format. */
+function tensorOnly(source: TensorSource): TensorSource {
+  return { path: source.path, tensors: source.tensors, metadata: source.metadata, read: (n, o, t) => source.read(n, o, t), close: () => source.close() };
+}
+
+async function blend(fixture: Fixture, weights: number[][], chunkElements: number, options: { dtype?: 'same' | 'f16'; wrap?: boolean; maxOpenFiles?: number } = {}): Promise<Uint8Array[]> {
+  const opened = await Promise.all(fixture.paths.map((path) => openSafetensors(path)));
+  const sources = options.wrap ? opened.map(tensorOnly) : opened;
+  const sinks = weights.map(() => new MemorySink());
+  try {
+    const plan = planTensors(opened[0].tensors, options.dtype ?? 'same');
+    await blendSnapshots({ sources, weights, plan, copySource: sources[SNAPSHOTS - 1], sinks, chunkElements, maxOpenFiles: options.maxOpenFiles });
+  } finally {
+    await Promise.all(opened.map((source) => source.close()));
+  }
+  return sinks.map((sink) => sink.bytes());
+}
+
+function weightRows(targets: number): number[][] {
+  const next = random(99);
+  return Array.from({ length: targets }, (_, k) => Array.from({ length: SNAPSHOTS }, (_, i) => (k === 1 && i === 4 ? 0 : next() * 2 - 0.7)));
+}
+
+test('every target equals the snapshot-ordered float64 sum, byte for byte, for any window size', async (t) => {
+  const fixture = await makeSnapshots(t);
+  const weights = weightRows(3);
+  const expected = weights.map((row) => expectedOutput(fixture, row, 'same'));
+  for (const chunk of [1, 7, 64, 1000, 1 << 20]) {
+    const outputs = await blend(fixture, weights, chunk);
+    outputs.forEach((bytes, k) => assert.deepEqual(bytes, expected[k], `target ${k}, window ${chunk}`));
+  }
+});
+
+test('one target alone gives the same bytes as inside a multi-target blend, and sources without positional reads too', async (t) => {
+  const fixture = await makeSnapshots(t);
+  const weights = weightRows(3);
+  const together = await blend(fixture, weights, 300);
+  for (let k = 0; k < weights.length; k++) {
+    const [alone] = await blend(fixture, [weights[k]], 4096, { wrap: true });
+    assert.deepEqual(alone, together[k], `target ${k}`);
+  }
+});
+
+test('encodes to another output dtype from the float64 sum (one rounding)', async (t) => {
+  const fixture = await makeSnapshots(t);
+  const weights = weightRows(2);
+  const outputs = await blend(fixture, weights, 500, { dtype: 'f16' });
+  outputs.forEach((bytes, k) => assert.deepEqual(bytes, expectedOutput(fixture, weights[k], 'f16')));
+});
+
+test('a NaN in a snapshot stops the blend naming the file, the tensor and the element', async (t) => {
+  const fixture = await makeSnapshots(t, { snapshot: 9, tensor: 2, element: 100 });
+  await assert.rejects(blend(fixture, weightRows(2), 64), (error: unknown) => {
+    assert.ok(error instanceof InputFileError);
+    assert.match(error.message, /s9\.safetensors: tensor "c\.bf16" holds NaN at element 100/);
+    return true;
+  });
+});
+
+test('with fewer open files allowed than snapshots, sources are closed and reopened and results do not change', async (t) => {
+  const fixture = await makeSnapshots(t);
+  const weights = weightRows(1);
+  const [bytes] = await blend(fixture, weights, 200, { maxOpenFiles: 1 }); // raised to the engine's minimum of 17
+  assert.deepEqual(bytes, expectedOutput(fixture, weights[0], 'same'));
+});
+
+test('the handle pool closes the least recently used item beyond its capacity', async () => {
+  const closed: number[] = [];
+  const items = Array.from({ length: 5 }, (_, id) => ({ id, close: async () => { closed.push(id); } }));
+  const pool = new HandlePool<(typeof items)[number]>(3);
+  for (const id of [0, 1, 2, 0, 3, 4]) await pool.use(items[id]);
+  assert.deepEqual(closed, [1, 2]);
+  assert.equal(pool.size, 3);
+});
