@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -120,4 +120,36 @@ test('the torch >= 2.1 layout (archive/ prefix, byteorder record, 64-byte aligne
 
 test('a big-endian checkpoint is refused rather than read with swapped bytes', async () => {
   await assert.rejects(openPytorchCheckpoint(`${dir}big-endian.pt`), /big-endian\.pt was saved with big-endian byte order/);
+});
+
+test('mutated checkpoint files fail only with InputFileError (fuzz over zip structures, fixed seed)', async () => {
+  const original = readFileSync(`${dir}views.pt`);
+  const tmp = mkdtempSync(join(tmpdir(), 'ema-zip-fuzz-'));
+  let seed = 777;
+  const random = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  try {
+    const rounds = Number(process.env.EMA_SYNTH_FUZZ_ROUNDS ?? 300);
+    for (let round = 0; round < rounds; round++) {
+      const bytes = Buffer.from(original);
+      // Aim half of the mutations at the central directory and end records (the last 600 bytes).
+      for (let m = 1 + random(3); m > 0; m--) {
+        const at = random(2) === 0 ? bytes.length - 1 - random(600) : random(bytes.length);
+        bytes[at] = random(256);
+      }
+      const path = join(tmp, `${round % 4}.pt`);
+      writeFileSync(path, random(10) === 0 ? bytes.subarray(0, random(bytes.length)) : bytes);
+      try {
+        const source = await openPytorchCheckpoint(path);
+        for (const t of source.tensors) await source.read(t.name, 0, new Uint8Array(t.byteLength));
+        await source.close();
+      } catch (error) {
+        assert.ok(error instanceof InputFileError, `round ${round}: ${(error as Error).stack}`);
+      }
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
 });
