@@ -103,6 +103,10 @@ export function torchStateDictHost(source: string): UnpicklerHost {
       last += (shape[d] - 1) * strides[d];
     }
     const elementBytes = DTYPE_BYTES[dtype];
+    // Stride-0 (expanded) views may be larger than their storage, but sizes must stay exact numbers.
+    if (!Number.isSafeInteger(shape.reduce((n, dim) => n * dim, elementBytes))) {
+      fail(`tensor size [${shape}] is too large`);
+    }
     if (!empty && ((last + 1) * elementBytes > storage.byteLength || !Number.isSafeInteger(last))) {
       fail(`tensor view (offset ${start}, size [${shape}], stride [${strides}]) reaches past storage ${storage.key} (${storage.numel} elements)`);
     }
