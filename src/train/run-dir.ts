@@ -10,7 +10,26 @@ import { CHECKPOINT_FILE } from './checkpoint.js';
 /** Everything a run writes in RUN_DIR; --force removes these and nothing else. */
 export const RUN_OUTPUTS = ['snapshots', 'raw', CHECKPOINT_FILE, 'log.jsonl', 'config.json'] as const;
 
+/** Checks RUN_DIR against the mode without changing anything (so bad flags leave no trace). */
+export async function checkRunDir(runDir: string, mode: { resume: boolean; force: boolean }): Promise<void> {
+  await inspectRunDir(runDir, mode);
+}
+
+/** Checks again, then with --force removes the previous run's outputs, and creates the folder. */
 export async function prepareRunDir(runDir: string, mode: { resume: boolean; force: boolean }): Promise<void> {
+  const entries = await inspectRunDir(runDir, mode);
+  if (mode.resume) return;
+  if (entries !== undefined && entries.length > 0) {
+    for (const name of RUN_OUTPUTS) await rm(join(runDir, name), { recursive: true, force: true });
+  }
+  try {
+    await mkdir(runDir, { recursive: true });
+  } catch (cause) {
+    throw new OutputError(`--out ${runDir}: cannot create the folder: ${(cause as Error).message}`, undefined, cause);
+  }
+}
+
+async function inspectRunDir(runDir: string, mode: { resume: boolean; force: boolean }): Promise<string[] | undefined> {
   const entries = await readdir(runDir).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return undefined;
     throw new OutputError(`--out ${runDir}: cannot read the folder: ${error.message}`, undefined, error);
@@ -20,7 +39,7 @@ export async function prepareRunDir(runDir: string, mode: { resume: boolean; for
     if (!hasCheckpoint) {
       throw new UsageError(`--resume: ${join(runDir, CHECKPOINT_FILE)} does not exist`, 'start the run without --resume first');
     }
-    return;
+    return entries;
   }
   if (entries !== undefined && entries.length > 0) {
     if (!mode.force) {
@@ -29,11 +48,6 @@ export async function prepareRunDir(runDir: string, mode: { resume: boolean; for
         'use --resume to continue the run in it, --force to start over (removes its snapshots, raw weights, checkpoint and logs), or another folder',
       );
     }
-    for (const name of RUN_OUTPUTS) await rm(join(runDir, name), { recursive: true, force: true });
   }
-  try {
-    await mkdir(runDir, { recursive: true });
-  } catch (cause) {
-    throw new OutputError(`--out ${runDir}: cannot create the folder: ${(cause as Error).message}`, undefined, cause);
-  }
+  return entries;
 }

@@ -79,12 +79,18 @@ export interface TrainOverrides {
 
 export const DEFAULT_EMA_SIGMA_REL = [0.05, 0.1] as const;
 
+/** The named run preset, or a UsageError listing the choices. */
+export function runPreset(name: string): RunPreset {
+  const preset = Object.prototype.hasOwnProperty.call(RUN_PRESETS, name) ? RUN_PRESETS[name] : undefined;
+  if (preset === undefined) {
+    throw new UsageError(`--config ${name}: unknown run preset, expected one of ${Object.keys(RUN_PRESETS).join(', ')}`);
+  }
+  return preset;
+}
+
 export function resolveTrainConfig(overrides: TrainOverrides): TrainConfig {
   const presetName = overrides.preset ?? 'tiny';
-  const preset = RUN_PRESETS[presetName];
-  if (preset === undefined) {
-    throw new UsageError(`--config ${presetName}: unknown run preset, expected one of ${Object.keys(RUN_PRESETS).join(', ')}`);
-  }
+  const preset = runPreset(presetName);
   const network: NetworkConfig = {
     ...presetConfig(presetName),
     ...overrides.network,

@@ -12,8 +12,8 @@ import type { ImageDataset } from './data/dataset.js';
 import { openDataset } from './data/open-dataset.js';
 import { runTraining, type TrainEvent } from './loop.js';
 import { presetConfig } from './model/config.js';
-import { prepareRunDir } from './run-dir.js';
-import { resolveTrainConfig, type TrainConfig, type TrainOverrides } from './train-config.js';
+import { checkRunDir, prepareRunDir } from './run-dir.js';
+import { resolveTrainConfig, runPreset, type TrainConfig, type TrainOverrides } from './train-config.js';
 
 export interface TrainRunOptions extends Omit<TrainOverrides, 'data' | 'resolution' | 'channels'> {
   readonly data?: string;
@@ -43,7 +43,8 @@ export async function trainRun(
 ): Promise<TrainSummary> {
   if (!options.resume && options.data === undefined) throw new UsageError('--data is required (a folder of images or builtin:shapes)');
   if (options.resume && options.force) throw new UsageError('--resume and --force contradict each other; pick one');
-  await prepareRunDir(options.out, { resume: options.resume, force: options.force });
+  const mode = { resume: options.resume, force: options.force };
+  await checkRunDir(options.out, mode);
   const backend = await selectBackend(options.backend);
   let config: TrainConfig;
   let resumeFrom: CheckpointState | undefined;
@@ -54,6 +55,7 @@ export async function trainRun(
     dataset = await openDataset(config.data, config.network.resolution);
   } else {
     const preset = options.preset ?? 'tiny';
+    runPreset(preset);
     const builtinResolution = options.data!.startsWith('builtin:') ? options.resolution ?? presetConfig(preset).resolution : options.resolution;
     dataset = await openDataset(options.data!, builtinResolution);
     config = resolveTrainConfig({ ...options, preset, data: options.data!, resolution: dataset.resolution, channels: dataset.channels });
@@ -61,6 +63,7 @@ export async function trainRun(
   if (dataset.channels !== config.network.channels || dataset.resolution !== config.network.resolution) {
     throw new UsageError(`--data ${config.data}: now ${dataset.resolution}x${dataset.resolution}x${dataset.channels}, the run was started with ${config.network.resolution}x${config.network.resolution}x${config.network.channels}`);
   }
+  await prepareRunDir(options.out, mode);
   await writeFileAtomic(join(options.out, 'config.json'), JSON.stringify({ ...config, backend }, null, 2) + '\n', { force: true });
   const result = await runTraining({
     runDir: options.out, config, dataset, resumeFrom, saveRaw: options.saveRaw,
