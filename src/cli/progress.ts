@@ -33,6 +33,11 @@ export function startProgress(io: CliIo, options: ProgressOptions): Progress {
       const now = Date.now();
       if (now - lastRender < REFRESH_MS && done < options.total) return;
       lastRender = now;
+      if (options.total <= 0) {
+        // Unknown total: the caller's detail says everything (e.g. "evaluated 3/8, best ...").
+        spinner.text = detail ?? `${options.label} ${amount(done)}`;
+        return;
+      }
       const elapsed = (now - started) / 1000;
       const fraction = options.total > 0 ? done / options.total : 1;
       const eta = fraction > 0 ? (elapsed * (1 - fraction)) / fraction : Number.NaN;

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { CliIo } from '../io.js';
 import { reconstructCommand } from './reconstruct.js';
 import { inspectCommand } from './inspect.js';
+import { sweepCommand } from './sweep.js';
 import { convertCommand } from './convert.js';
 import { trainCommand } from './train.js';
 import { sampleCommand } from './sample.js';
@@ -15,6 +16,7 @@ import { evaluateCommand } from './evaluate.js';
 export const commandFactories: ReadonlyArray<(io: CliIo) => Command> = [
   reconstructCommand,
   inspectCommand,
+  sweepCommand,
   convertCommand,
   trainCommand,
   sampleCommand,

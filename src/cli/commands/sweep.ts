@@ -1,0 +1,114 @@
+import { Command, Option } from 'commander';
+import { resolve, dirname, relative, isAbsolute } from 'node:path';
+import { UsageError } from '../../errors.js';
+import type { OutputDTypeChoice } from '../../blend/blend-plan.js';
+import { parseTargets } from '../../reconstruct/targets.js';
+import { checkEvalTemplate } from '../../sweep/eval-template.js';
+import { runEvaluations } from '../../sweep/eval-runner.js';
+import type { KeepPolicy } from '../../sweep/keep-policy.js';
+import { plotFormatOf } from '../../sweep/plot.js';
+import { renderSweepJson, renderSweepTable, useColor } from '../../sweep/report.js';
+import { requireOutDir, runSweep, type Evaluator } from '../../sweep/run-sweep.js';
+import type { Evaluation, SweepSettings } from '../../sweep/sweep-settings.js';
+import { renderSweepChart } from '../../sweep/terminal-chart.js';
+import { catchInterrupts } from '../interrupt.js';
+import type { CliIo } from '../io.js';
+import { parsePositiveInteger, parseTimeOption } from '../options.js';
+import { sweepProgress } from '../sweep-progress.js';
+import { loadBuiltinEvaluator } from '../builtin-evaluator.js';
+
+interface SweepFlags {
+  sigmaRel?: string; gamma?: string; time?: string; evalCmd?: string; eval?: string; outDir?: string;
+  keep?: KeepPolicy; refine: string; maximize?: boolean; jobs: string; plot?: string; json?: boolean;
+  dtype: OutputDTypeChoice; force?: boolean; skipInvalid?: boolean; allowNonfinite?: boolean;
+}
+
+export function sweepCommand(io: CliIo): Command {
+  return new Command('sweep')
+    .description('reconstruct many EMA lengths in one pass, evaluate each, and report the best with a curve')
+    .argument('<snapshot-dir>', 'folder of .safetensors snapshots')
+    .option('--sigma-rel <list>', 'grid of EMA lengths, e.g. 0.02,0.03,...,0.25')
+    .option('--gamma <list>', 'grid as power-function exponents instead')
+    .option('--time <T>', 'training time to reconstruct at (default: the latest snapshot)')
+    .option('--eval-cmd <cmd>', 'shell command scoring one checkpoint; {file} {sigma_rel} {gamma} {time} are substituted; the last number it prints is the metric')
+    .addOption(new Option('--eval <kind>', 'built-in evaluation: the validation denoising loss of a run written by `ema-synth train`').choices(['builtin']))
+    .option('--out-dir <dir>', 'where checkpoints and sweep.jsonl go (a rerun with the same folder resumes)')
+    .addOption(new Option('--keep <which>', 'checkpoints kept after the sweep (default: best with an evaluation, none without)').choices(['best', 'all', 'none']))
+    .option('--refine <N>', 'after the grid, N more targets placed around the best (golden-section/parabolic steps)', '0')
+    .option('--maximize', 'higher metric is better (default: lower is better)')
+    .option('--jobs <N>', 'evaluations run at once', '1')
+    .option('--plot <file>', 'write a figure of the metric (or fit error) against sigma_rel: .svg or .png')
+    .addOption(new Option('--dtype <dtype>', 'dtype of blended tensors').choices(['same', 'f32', 'f16', 'bf16']).default('same'))
+    .option('--force', 'replace existing checkpoints and plot')
+    .option('--skip-invalid', 'skip unreadable or inconsistent snapshot files (with a warning)')
+    .option('--allow-nonfinite', 'blend snapshots holding NaN/Inf instead of stopping')
+    .option('--json', 'print one JSON document instead of the table and chart')
+    .action(async (dir: string, flags: SweepFlags) => {
+      const settings = checkSweepFlags(dir, flags);
+      if (flags.plot !== undefined) plotFormatOf(flags.plot);
+      const evaluator = await makeEvaluator(settings);
+      const progress = sweepProgress(io, { quiet: flags.json ?? false });
+      const interrupts = catchInterrupts();
+      let outcome;
+      try {
+        outcome = await runSweep(settings, evaluator, { signal: interrupts.signal, onEvent: progress.onEvent });
+      } finally {
+        progress.stop();
+        interrupts.dispose();
+      }
+      if (flags.plot !== undefined) {
+        const { writeSweepPlot } = await import('../../sweep/plot.js');
+        const ownsPlot = settings.outDir !== undefined && isInside(settings.outDir, flags.plot);
+        await writeSweepPlot(outcome.report, flags.plot, { force: flags.force || ownsPlot, metricName: settings.evaluation.kind === 'builtin' ? 'validation loss' : undefined });
+      }
+      if (flags.json) {
+        io.stdout.write(renderSweepJson(outcome.report, {
+          snapshot_dir: dir, time: outcome.time, time_unit: outcome.timeUnit ?? null,
+          snapshot_bytes: outcome.snapshotBytes, passes: outcome.passes, removed_checkpoints: outcome.removed,
+        }));
+        return;
+      }
+      const color = useColor(io.stdout, io.env);
+      io.stdout.write(renderSweepTable(outcome.report, { color }));
+      io.stdout.write(`\n${renderSweepChart(outcome.report, { color, width: chartWidth(io) })}`);
+    });
+}
+
+function checkSweepFlags(dir: string, flags: SweepFlags): SweepSettings {
+  const targets = parseTargets(flags);
+  if (flags.evalCmd !== undefined && flags.eval !== undefined) throw new UsageError('give --eval-cmd or --eval builtin, not both');
+  if (flags.evalCmd !== undefined) checkEvalTemplate(flags.evalCmd);
+  const evaluation: Evaluation = flags.evalCmd !== undefined ? { kind: 'command', template: flags.evalCmd }
+    : flags.eval === 'builtin' ? { kind: 'builtin', runDir: dirname(resolve(dir)) } : { kind: 'none' };
+  const evaluated = evaluation.kind !== 'none';
+  const keep: KeepPolicy = flags.keep ?? (evaluated ? 'best' : 'none');
+  if (keep === 'best' && !evaluated) throw new UsageError('--keep best needs an evaluation (--eval-cmd or --eval builtin)', 'use --keep all to keep every checkpoint');
+  const refine = Number(flags.refine) === 0 ? 0 : parsePositiveInteger('--refine', flags.refine);
+  if (refine > 0 && !evaluated) throw new UsageError('--refine needs an evaluation (--eval-cmd or --eval builtin)');
+  const writes = evaluated || keep !== 'none';
+  const outDir = writes ? requireOutDir(flags.outDir, evaluated ? 'to write the checkpoints to evaluate' : 'to keep checkpoints') : flags.outDir;
+  return {
+    dir, targets, time: parseTimeOption(flags.time), evaluation, outDir, keep, refine,
+    maximize: flags.maximize ?? false, jobs: parsePositiveInteger('--jobs', flags.jobs), dtype: flags.dtype,
+    force: flags.force ?? false, skipInvalid: flags.skipInvalid ?? false, allowNonFinite: flags.allowNonfinite ?? false,
+  };
+}
+
+async function makeEvaluator(settings: SweepSettings): Promise<Evaluator | undefined> {
+  const evaluation = settings.evaluation;
+  if (evaluation.kind === 'none') return undefined;
+  if (evaluation.kind === 'builtin') return loadBuiltinEvaluator(evaluation.runDir, settings.jobs);
+  return (tasks, hooks) => runEvaluations(tasks, {
+    template: evaluation.template, jobs: settings.jobs, maximize: settings.maximize, signal: hooks.signal, onEvent: hooks.onEvent,
+  });
+}
+
+function isInside(folder: string, file: string): boolean {
+  const path = relative(resolve(folder), resolve(file));
+  return path !== '' && !path.startsWith('..') && !isAbsolute(path);
+}
+
+function chartWidth(io: CliIo): number {
+  const columns = (io.stdout as { columns?: number }).columns;
+  return Math.max(30, Math.min(100, (columns ?? 80) - 16));
+}

@@ -1,0 +1,43 @@
+/** The sweep's options, checked once by the command and passed to runSweep as one typed object. */
+import type { OutputDTypeChoice } from '../blend/blend-plan.js';
+import type { Target } from '../reconstruct/targets.js';
+import type { EvalEvent } from './eval-runner.js';
+import type { KeepPolicy } from './keep-policy.js';
+
+/** How each reconstructed checkpoint is scored: not at all, a user command, or the built-in loss. */
+export type Evaluation =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'command'; readonly template: string }
+  | { readonly kind: 'builtin'; readonly runDir: string };
+
+export interface SweepSettings {
+  readonly dir: string;
+  readonly targets: readonly Target[];
+  readonly time?: number;
+  readonly evaluation: Evaluation;
+  /** Where checkpoints and sweep.jsonl go; undefined only for a fit-error-only sweep. */
+  readonly outDir?: string;
+  readonly keep: KeepPolicy;
+  readonly refine: number;
+  readonly maximize: boolean;
+  readonly jobs: number;
+  readonly dtype: OutputDTypeChoice;
+  readonly force: boolean;
+  readonly skipInvalid: boolean;
+  readonly allowNonFinite: boolean;
+}
+
+export type SweepEvent =
+  | { readonly type: 'note'; readonly message: string }
+  | { readonly type: 'pass-start'; readonly targets: number; readonly totalBytes: number; readonly phase: 'grid' | 'refine' }
+  | { readonly type: 'pass-progress'; readonly bytesRead: number }
+  | { readonly type: 'pass-end'; readonly bytesRead: number }
+  | { readonly type: 'eval'; readonly event: EvalEvent }
+  | { readonly type: 'refine'; readonly step: number; readonly sigmaRel: number; readonly method: string };
+
+/** One reconstruction pass: how many targets it served and how many snapshot bytes it read. */
+export interface PassRecord {
+  readonly phase: 'grid' | 'refine';
+  readonly targets: number;
+  readonly bytes_read: number;
+}
