@@ -2,16 +2,22 @@
  * Median time of one training step (forced weight normalisation, forward, backward; no optimizer)
  * per backend. MPUNET.md section 9's bar: PyTorch CPU takes about 165 ms for small16 at batch 32
  * including Adam. The pure-JS cpu backend is far slower, so it runs the tiny config by default.
+ * 'wasm-parallel' splits the batch between this thread and worker threads (parallel-gradients.ts).
  *
- *   node --import tsx bench/train-step.ts [--backends wasm,cpu] [--repeats 5] [--config small16] [--batch 32]
- * Environment: BENCH_TRAIN_BACKENDS, BENCH_TRAIN_REPEATS. Measure on an idle machine.
+ *   node --import tsx bench/train-step.ts [--backends wasm,wasm-parallel,cpu] [--repeats 5] [--config small16] [--batch 32]
+ * Environment: BENCH_TRAIN_BACKENDS, BENCH_TRAIN_REPEATS. Measure on an idle machine: the line
+ * also prints the load average, and CPU time (this process, all threads) next to wall time.
  */
+import { availableParallelism, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { BackendName, selectBackend } from '../src/train/backend.js';
 import { NETWORK_PRESETS, presetConfig } from '../src/train/model/config.js';
 import { createNetwork, forceNormalizeWeights, lossAndGradients } from '../src/train/model/network.js';
+import { startParallelGradients } from '../src/train/model/parallel-gradients.js';
+
+export type BenchBackend = BackendName | 'wasm-parallel';
 
 export interface StepBenchResult {
   backend: string;
@@ -19,11 +25,13 @@ export interface StepBenchResult {
   batch: number;
   medianMs: number;
   minMs: number;
+  /** Median CPU time of the whole process (all threads) per step. */
+  cpuMs: number;
   repeats: number;
 }
 
 export interface StepBenchOptions {
-  backends?: BackendName[];
+  backends?: BenchBackend[];
   repeats?: number;
   /** Config per backend; default small16 everywhere except tiny on cpu. */
   config?: keyof typeof NETWORK_PRESETS;
@@ -35,35 +43,47 @@ function median(values: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-export async function benchTrainStep(backend: BackendName, configName: keyof typeof NETWORK_PRESETS,
+export async function benchTrainStep(backend: BenchBackend, configName: keyof typeof NETWORK_PRESETS,
   batch: number, repeats: number): Promise<StepBenchResult> {
-  const name = await selectBackend(backend);
+  const parallelWorkers = backend === 'wasm-parallel' ? Math.max(1, availableParallelism() - 1) : 0;
+  const name = await selectBackend(backend === 'wasm-parallel' ? 'wasm' : backend);
   const config = presetConfig(configName);
+  const parallel = parallelWorkers > 0 ? await startParallelGradients(config, 'wasm', parallelWorkers) : undefined;
   const net = createNetwork(config, 0);
   const r = config.resolution;
   const y = tf.randomNormal([batch, r, r, config.channels], 0, 0.5, 'float32', 1) as tf.Tensor4D;
   const noise = tf.randomNormal([batch, r, r, config.channels], 0, 1, 'float32', 2) as tf.Tensor4D;
   const sigma = tf.exp(tf.randomNormal([batch], -0.8, 1.6, 'float32', 3)) as tf.Tensor1D;
-  const step = (): void => {
+  const step = async (): Promise<void> => {
     forceNormalizeWeights(net);
-    const { loss, grads } = lossAndGradients(net, y, sigma, noise);
+    const { loss, grads } = parallel
+      ? await parallel.lossAndGradients(net, y, sigma, noise)
+      : lossAndGradients(net, y, sigma, noise);
     loss.dataSync(); // forces completion of the whole graph on async-capable backends
     tf.dispose([loss, ...grads.values()]);
   };
-  step(); // warm-up: kernel compilation, buffer allocation
+  await step(); // warm-up: kernel compilation, buffer allocation
   const times: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < repeats; i++) {
     const t0 = performance.now();
-    step();
+    const c0 = process.cpuUsage();
+    await step();
+    const used = process.cpuUsage(c0);
     times.push(performance.now() - t0);
+    cpu.push((used.user + used.system) / 1000);
   }
+  await parallel?.close();
   tf.dispose([y, noise, sigma]);
   net.dispose();
-  return { backend: name, config: configName, batch, medianMs: median(times), minMs: Math.min(...times), repeats };
+  const label = parallel ? `${name} x${parallelWorkers + 1}` : name;
+  return {
+    backend: label, config: configName, batch, medianMs: median(times), minMs: Math.min(...times), cpuMs: median(cpu), repeats,
+  };
 }
 
 export async function runTrainStepBench(print: (line: string) => void, options: StepBenchOptions = {}): Promise<StepBenchResult[]> {
-  const backends = options.backends ?? ['wasm', 'cpu'];
+  const backends = options.backends ?? ['wasm', 'wasm-parallel', 'cpu'];
   const results: StepBenchResult[] = [];
   for (const backend of backends) {
     const slow = backend === 'cpu';
@@ -74,7 +94,8 @@ export async function runTrainStepBench(print: (line: string) => void, options: 
       const r = await benchTrainStep(backend, configName, batch, repeats);
       results.push(r);
       print(`train step  ${r.backend.padEnd(10)} ${r.config.padEnd(8)} batch ${String(r.batch).padEnd(3)} `
-        + `median ${r.medianMs.toFixed(0).padStart(6)} ms  min ${r.minMs.toFixed(0).padStart(6)} ms  (${r.repeats} repeats)`);
+        + `median ${r.medianMs.toFixed(0).padStart(6)} ms  min ${r.minMs.toFixed(0).padStart(6)} ms  `
+        + `cpu ${r.cpuMs.toFixed(0).padStart(6)} ms  (${r.repeats} repeats, load ${loadavg()[0].toFixed(1)})`);
     } catch (error) {
       print(`train step  ${backend.padEnd(10)} unavailable: ${(error as Error).message}`);
     }
@@ -88,7 +109,7 @@ function argValue(flag: string): string | undefined {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const backends = (argValue('--backends') ?? process.env.BENCH_TRAIN_BACKENDS)?.split(',') as BackendName[] | undefined;
+  const backends = (argValue('--backends') ?? process.env.BENCH_TRAIN_BACKENDS)?.split(',') as BenchBackend[] | undefined;
   const repeats = argValue('--repeats') ?? process.env.BENCH_TRAIN_REPEATS;
   await runTrainStepBench((line) => console.log(line), {
     backends,

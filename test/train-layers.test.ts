@@ -67,7 +67,7 @@ test('an MPConv with normalised weights keeps unit-variance inputs at unit RMS',
 
 test('forced weight normalisation leaves every output channel at unit RMS', () => {
   const out = 6;
-  let w = Float32Array.from({ length: 5 * out * 9 }, (_, i) => Math.sin(i * 1.7) * 4 + 0.3);
+  let w: Float32Array = Float32Array.from({ length: 5 * out * 9 }, (_, i) => Math.sin(i * 1.7) * 4 + 0.3);
   for (let step = 0; step < 3; step++) {
     w = normalizedRows(w, out);
     const { norms, fanIn } = rowStats(w, out);

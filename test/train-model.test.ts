@@ -90,11 +90,11 @@ test('export uses official names and shapes, and import restores the exact tenso
 test('import names a missing or mis-shaped tensor', () => {
   const net = createNetwork(NETWORK_PRESETS.tiny, 9);
   const tensors = new Map(exportTensors(net).map((t) => [t.name, t]));
-  const missing = new Map(tensors);
+  const missing = new Map<string, { shape: number[]; data: Float32Array }>(tensors);
   missing.delete('unet.out_conv.weight');
   assert.throws(() => importTensors(net, missing), (e: unknown) =>
     e instanceof InputFileError && /'unet\.out_conv\.weight' is missing/.test(e.message));
-  const wrong = new Map(tensors);
+  const wrong = new Map<string, { shape: number[]; data: Float32Array }>(tensors);
   wrong.set('unet.emb_noise.weight', { shape: [8, 16], data: new Float32Array(128) });
   assert.throws(() => importTensors(net, wrong), (e: unknown) =>
     e instanceof InputFileError && /'unet\.emb_noise\.weight' has shape \[8, 16\].*expected \[16, 8\]/.test(e.message));
