@@ -20,6 +20,9 @@ describe('learning-rate schedule', () => {
     const config = resolveTrainConfig({ preset: 'tiny', data: 'builtin:shapes', resolution: 8, channels: 3, durationImages: 8000, batch: 8 });
     assert.equal(config.refBatches, 100); // 10% of 1000 steps
     assert.equal(config.rampupImages, 400); // 5% of 8000 images, whole batches
+    assert.equal(config.snapshotEveryImages, 1024); // the preset's, a multiple of 1024 and of the batch
+    const odd = resolveTrainConfig({ preset: 'tiny', data: 'builtin:shapes', resolution: 8, channels: 3, durationImages: 2400, batch: 24 });
+    assert.equal(odd.snapshotEveryImages, 1032); // rounded to whole batches: 43 * 24
   });
 });
 

@@ -8,13 +8,15 @@ import type { TrainEvent } from './loop.js';
 export interface ProgressStream {
   write(text: string): unknown;
   readonly isTTY?: boolean;
+  readonly columns?: number;
 }
 
 export function createProgressReporter(stream: ProgressStream, options: { silent: boolean }): {
   onEvent: (event: TrainEvent) => void;
   stop: () => void;
 } {
-  const enabled = !options.silent && stream.isTTY === true;
+  // A terminal that reports no width (some pseudo-terminals) makes ora redraw thousands of lines.
+  const enabled = !options.silent && stream.isTTY === true && (stream.columns ?? 0) > 0;
   let spinner: Ora | undefined;
   let total = 0;
   let averageRate: number | undefined;

@@ -102,7 +102,9 @@ export function resolveTrainConfig(overrides: TrainOverrides): TrainConfig {
   positiveInteger('--batch', batch);
   const durationImages = overrides.durationImages ?? preset.durationImages;
   multipleOf('--duration', durationImages, batch);
-  const snapshotEveryImages = overrides.snapshotEveryImages ?? Math.min(preset.snapshotEveryImages, durationImages);
+  // Default: the preset's interval rounded to whole batches (a multiple of 1024 keeps official names).
+  const snapshotEveryImages = overrides.snapshotEveryImages
+    ?? Math.min(batch * Math.max(1, Math.round(preset.snapshotEveryImages / batch)), durationImages);
   multipleOf('--snapshot-every', snapshotEveryImages, batch);
   const steps = durationImages / batch;
   const statusEveryImages = overrides.statusEveryImages ?? batch * Math.max(1, Math.floor(steps / 100));
