@@ -97,6 +97,11 @@ describe('ema-synth sample and evaluate on the committed run', () => {
     assert.equal(numbers(json.stdout).at(-1), report.metric);
     const again = await runCli([...args, '--json']);
     assert.equal(JSON.parse(again.stdout).metric, report.metric);
+    // Noise depends on (seed, image, level) only, so the batch size does not change the problem.
+    const smallBatches = await runCli([...args, '--json', '--batch', '3']);
+    assert.ok(Math.abs(JSON.parse(smallBatches.stdout).metric - report.metric) < 1e-6 * report.metric);
+    const otherSeed = await runCli([...args, '--json', '--seed', '1']);
+    assert.notEqual(JSON.parse(otherSeed.stdout).metric, report.metric);
   });
 
   test('evaluate refuses a training checkpoint with a hint', async () => {
