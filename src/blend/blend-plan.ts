@@ -18,9 +18,10 @@ export interface PlannedTensor {
 
 const CHOICE_DTYPE: Record<Exclude<OutputDTypeChoice, 'same'>, DType> = { f32: 'F32', f16: 'F16', bf16: 'BF16' };
 
-export function planTensors(layout: readonly TensorEntry[], choice: OutputDTypeChoice): PlannedTensor[] {
+/** `copied` names float tensors that are counters (copied from the latest snapshot, not blended). */
+export function planTensors(layout: readonly TensorEntry[], choice: OutputDTypeChoice, copied: ReadonlySet<string> = new Set()): PlannedTensor[] {
   return layout.map((tensor) => {
-    const blended = isFloatDType(tensor.dtype);
+    const blended = isFloatDType(tensor.dtype) && !copied.has(tensor.name);
     return {
       name: tensor.name,
       inputDType: tensor.dtype,

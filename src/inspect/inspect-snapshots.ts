@@ -4,7 +4,7 @@
  * Reads headers only (via discovery); the solve is the same one reconstruct uses.
  */
 import { isFloatDType, elementCount } from '../tensors/tensor-source.js';
-import { planReconstruction } from '../reconstruct/plan.js';
+import { planReconstruction, type Convention } from '../reconstruct/plan.js';
 import type { Target } from '../reconstruct/targets.js';
 import type { SnapshotSet } from '../snapshots/discover.js';
 
@@ -35,7 +35,7 @@ export interface Inspection {
   readonly notes: readonly string[];
 }
 
-export function inspectSnapshots(set: SnapshotSet, grid: readonly Target[], time?: number): Inspection {
+export function inspectSnapshots(set: SnapshotSet, grid: readonly Target[], time?: number, convention: Convention = 'exact'): Inspection {
   const snapshots = set.snapshots;
   const layout = snapshots[snapshots.length - 1].source.tensors;
   const dtypes: Record<string, number> = {};
@@ -44,7 +44,7 @@ export function inspectSnapshots(set: SnapshotSet, grid: readonly Target[], time
     dtypes[tensor.dtype] = (dtypes[tensor.dtype] ?? 0) + 1;
     if (isFloatDType(tensor.dtype)) parameters += elementCount(tensor.shape);
   }
-  const plan = planReconstruction(set, grid, time);
+  const plan = planReconstruction(set, grid, time, convention);
   return {
     snapshot_dir: set.dir,
     snapshots: snapshots.length,

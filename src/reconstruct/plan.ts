@@ -4,7 +4,9 @@
  */
 import { UsageError } from '../errors.js';
 import { solveCoefficients, type Solution } from '../phema/solve.js';
+import { isEmaPytorchBookkeepingTensor } from '../pytorch/ema-pytorch-convention.js';
 import type { Snapshot, SnapshotSet } from '../snapshots/discover.js';
+import { matchEmaPytorch } from './match-ema-pytorch.js';
 import type { Target } from './targets.js';
 
 export interface TargetSummary {
@@ -18,21 +20,36 @@ export interface TargetSummary {
   readonly coefficients: readonly number[];
 }
 
+/** `exact`: the math of MATH.md. `ema-pytorch`: what ema-pytorch's synthesize_ema_model computes. */
+export type Convention = 'exact' | 'ema-pytorch';
+
 export interface ReconstructionPlan {
   readonly time: number;
   readonly timeUnit: string | undefined;
-  /** Snapshots with time <= the target time, sorted by time. */
+  /** Snapshots blended, sorted by time (exact: those with time <= the target time). */
   readonly used: readonly Snapshot[];
   readonly targets: readonly Target[];
   readonly solution: Solution;
   readonly summaries: readonly TargetSummary[];
+  /** Float tensors that are counters, copied from the latest snapshot instead of blended. */
+  readonly copiedTensors: ReadonlySet<string>;
 }
 
-export function planReconstruction(set: SnapshotSet, targets: readonly Target[], requestedTime?: number): ReconstructionPlan {
+export function planReconstruction(set: SnapshotSet, targets: readonly Target[], requestedTime?: number, convention: Convention = 'exact'): ReconstructionPlan {
   const time = chooseTime(set, requestedTime);
+  // ema-pytorch saves its step/initted counters as float16 beside the weights: never blend them.
+  const copiedTensors = new Set(set.emaPytorch ? set.snapshots[0].source.tensors.map((t) => t.name).filter(isEmaPytorchBookkeepingTensor) : []);
+  if (convention === 'ema-pytorch') {
+    const { solution } = matchEmaPytorch(set.snapshots, targets, time);
+    return { ...summarise(set, targets, time, set.snapshots, solution), copiedTensors };
+  }
   // Later snapshots contain weights from after the target time and must not be used.
   const used = set.snapshots.filter((s) => s.time <= time);
   const solution = solveCoefficients(used, targets.map((t) => t.gamma), time);
+  return { ...summarise(set, targets, time, used, solution), copiedTensors };
+}
+
+function summarise(set: SnapshotSet, targets: readonly Target[], time: number, used: readonly Snapshot[], solution: Solution): Omit<ReconstructionPlan, 'copiedTensors'> {
   const summaries = targets.map((target, j) => ({
     sigmaRel: target.sigmaRel,
     gamma: target.gamma,

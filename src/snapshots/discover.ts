@@ -8,7 +8,8 @@ import { basename, join } from 'node:path';
 import { EmaSynthError, InputFileError } from '../errors.js';
 import type { TensorSource } from '../tensors/tensor-source.js';
 import { checkSameLayout } from './layout-check.js';
-import { isSnapshotFileName, openTensorFile } from './open-tensor-file.js';
+import { isPytorchFileName, isSnapshotFileName, openTensorFile } from './open-tensor-file.js';
+import { describePytorchSnapshot, type PytorchProfileOptions } from './pytorch-profile.js';
 import { describeSnapshot, type SnapshotProfile } from './snapshot-profile.js';
 
 export interface Snapshot extends SnapshotProfile {
@@ -25,11 +26,15 @@ export interface SnapshotSet {
   readonly timeUnit: string | undefined;
   /** Things the user should know (skipped files and why), one sentence each. */
   readonly notes: readonly string[];
+  /** True when the snapshots are an ema-pytorch PostHocEMA folder of .pt files. */
+  readonly emaPytorch: boolean;
 }
 
-export interface DiscoveryOptions {
+export interface DiscoveryOptions extends PytorchProfileOptions {
   /** Skip unreadable or inconsistent snapshot files (listed in notes) instead of failing. */
   readonly skipInvalid?: boolean;
+  /** Nested dict of PyTorch checkpoints holding the state dict (`ema`, `state_dict`, ...). */
+  readonly key?: string;
 }
 
 /** Metadata key that marks files ema-synth reconstructed (FORMAT.md "Outputs"). */
@@ -42,9 +47,10 @@ export async function discoverSnapshots(dir: string, options: DiscoveryOptions =
   const opened = await mapLimited(fileNames, OPEN_CONCURRENCY, async (fileName) => {
     const path = join(dir, fileName);
     try {
-      const source = await openTensorFile(path);
+      const source = await openTensorFile(path, { key: options.key });
       await source.close(); // headers are kept; descriptors are reopened on demand
-      return { path, fileName, source, profile: describeSnapshot(path, fileName, source.metadata), bytes: (await stat(path)).size };
+      const profile = isPytorchFileName(fileName) ? describePytorchSnapshot(path, fileName, options) : describeSnapshot(path, fileName, source.metadata);
+      return { path, fileName, source, profile, bytes: (await stat(path)).size };
     } catch (error) {
       if (options.skipInvalid && error instanceof EmaSynthError) {
         notes.push(`skipped ${path}: ${error.message.replace(`${path}: `, '')}`);
@@ -69,11 +75,11 @@ export async function discoverSnapshots(dir: string, options: DiscoveryOptions =
   }
   candidates.sort((a, b) => a.time - b.time || a.gamma - b.gamma || a.fileName.localeCompare(b.fileName));
   if (candidates.length === 0) {
-    throw new InputFileError(`${dir}: no usable snapshots (${fileNames.length} .safetensors file(s) found)`,
+    throw new InputFileError(`${dir}: no usable snapshots (${fileNames.length} snapshot file(s) found)`,
       notes.length > 0 ? notes.join('; ') : 'a snapshot folder holds one .safetensors file per snapshot; see README, "Snapshot format"');
   }
   const snapshots = keepConsistent(candidates, options, notes);
-  return { dir, snapshots, timeUnit: commonTimeUnit(snapshots), notes };
+  return { dir, snapshots, timeUnit: commonTimeUnit(snapshots), notes, emaPytorch: snapshots.some((s) => isPytorchFileName(s.fileName)) };
 }
 
 async function listSnapshotFiles(dir: string): Promise<string[]> {

@@ -50,9 +50,9 @@ interface SweepContext {
 
 export async function runSweep(settings: SweepSettings, evaluator: Evaluator | undefined, hooks: { signal?: AbortSignal; onEvent?: (event: SweepEvent) => void } = {}): Promise<SweepOutcome> {
   const emit = hooks.onEvent ?? (() => undefined);
-  const set = await discoverSnapshots(settings.dir, { skipInvalid: settings.skipInvalid });
+  const set = await discoverSnapshots(settings.dir, settings.discovery);
   for (const message of set.notes) emit({ type: 'note', message });
-  const gridPlan = planReconstruction(set, settings.targets, settings.time);
+  const gridPlan = planReconstruction(set, settings.targets, settings.time, settings.convention);
   const time = gridPlan.time;
   const opened = settings.outDir === undefined ? undefined : await SweepResultsStore.open(settings.outDir);
   for (const message of opened?.warnings ?? []) emit({ type: 'note', message });
@@ -76,7 +76,7 @@ export async function runSweep(settings: SweepSettings, evaluator: Evaluator | u
     ...finalReport,
     targets: finalReport.targets.map((t) => (t.checkpoint !== null && removed.includes(t.checkpoint) ? { ...t, checkpoint: null } : t)),
   };
-  const used = set.snapshots.filter((s) => s.time <= time);
+  const used = gridPlan.used;
   const snapshotBytes = inputBytes(planTensors(used[used.length - 1].source.tensors, 'same')) * used.length;
   return { report, time, timeUnit: set.timeUnit, passes: context.passes, snapshotBytes, removed };
 }
@@ -88,7 +88,7 @@ function recordsAt(context: SweepContext): SweepRecord[] {
 
 async function runTargets(context: SweepContext, targets: readonly Target[], phase: 'grid' | 'refine'): Promise<void> {
   const { settings } = context;
-  const plan = planReconstruction(context.set, targets, context.time);
+  const plan = planReconstruction(context.set, targets, context.time, settings.convention);
   const done = latestByTarget(context.records);
   const needsMetric = context.evaluator !== undefined;
   const pending = plan.summaries.map((summary, j) => ({ summary, target: targets[j] }))
@@ -111,7 +111,7 @@ async function runTargets(context: SweepContext, targets: readonly Target[], pha
 }
 
 async function reconstructPass(context: SweepContext, targets: readonly Target[], paths: readonly string[], phase: 'grid' | 'refine'): Promise<void> {
-  const plan = planReconstruction(context.set, targets, context.time);
+  const plan = planReconstruction(context.set, targets, context.time, context.settings.convention);
   await checkOutputs(plan, paths, context.settings.force);
   const totalBytes = inputBytes(planTensors(plan.used[plan.used.length - 1].source.tensors, 'same')) * plan.used.length;
   context.emit({ type: 'pass-start', targets: targets.length, totalBytes, phase });

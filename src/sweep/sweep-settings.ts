@@ -1,6 +1,8 @@
 /** The sweep's options, checked once by the command and passed to runSweep as one typed object. */
 import type { OutputDTypeChoice } from '../blend/blend-plan.js';
+import type { Convention } from '../reconstruct/plan.js';
 import type { Target } from '../reconstruct/targets.js';
+import type { DiscoveryOptions } from '../snapshots/discover.js';
 import type { EvalEvent } from './eval-runner.js';
 import type { KeepPolicy } from './keep-policy.js';
 
@@ -23,8 +25,9 @@ export interface SweepSettings {
   readonly jobs: number;
   readonly dtype: OutputDTypeChoice;
   readonly force: boolean;
-  readonly skipInvalid: boolean;
   readonly allowNonFinite: boolean;
+  readonly discovery: DiscoveryOptions;
+  readonly convention: Convention;
 }
 
 export type SweepEvent =

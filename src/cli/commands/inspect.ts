@@ -5,24 +5,28 @@ import { discoverSnapshots } from '../../snapshots/discover.js';
 import { warn, type CliIo } from '../io.js';
 import { parseTimeOption } from '../options.js';
 import { renderInspection } from '../inspect-report.js';
+import { addSnapshotOptions, parseSnapshotFlags, sparseUpdateWarning, type SnapshotFlags } from '../snapshot-options.js';
 
 /** sigma_rel 0.01 to 0.28: from far narrower than usual tracking to nearly the widest possible. */
 const DEFAULT_GRID = '0.01,0.02,...,0.28';
 
 export function inspectCommand(io: CliIo): Command {
-  return new Command('inspect')
+  const command = new Command('inspect')
     .description('describe a snapshot folder and show which EMA lengths it can reconstruct well (headers only)')
     .argument('<snapshot-dir>', 'folder of .safetensors snapshots')
     .option('--sigma-rel <list>', 'targets to report the fit error for', DEFAULT_GRID)
     .option('--time <T>', 'time to evaluate the fit at (default: the latest snapshot)')
-    .option('--skip-invalid', 'skip unreadable or inconsistent snapshot files (with a warning)')
-    .option('--json', 'print one JSON document')
-    .action(async (dir: string, flags: { sigmaRel: string; time?: string; skipInvalid?: boolean; json?: boolean }) => {
+    .option('--json', 'print one JSON document');
+  return addSnapshotOptions(command)
+    .action(async (dir: string, flags: SnapshotFlags & { sigmaRel: string; time?: string; json?: boolean }) => {
       const grid = parseTargets({ sigmaRel: flags.sigmaRel });
       const time = parseTimeOption(flags.time);
-      const set = await discoverSnapshots(dir, { skipInvalid: flags.skipInvalid });
+      const snapshotSettings = parseSnapshotFlags(flags);
+      const set = await discoverSnapshots(dir, snapshotSettings.discovery);
       for (const note of set.notes) warn(io, note);
-      const inspection = inspectSnapshots(set, grid, time);
+      const sparse = sparseUpdateWarning(set, snapshotSettings);
+      if (sparse !== undefined) warn(io, sparse);
+      const inspection = inspectSnapshots(set, grid, time, snapshotSettings.convention);
       io.stdout.write(flags.json ? `${JSON.stringify(inspection, null, 2)}\n` : renderInspection(inspection));
     });
 }

@@ -13,9 +13,10 @@ import { catchInterrupts } from '../interrupt.js';
 import { warn, type CliIo } from '../io.js';
 import { parseTimeOption } from '../options.js';
 import { startProgress } from '../progress.js';
+import { addSnapshotOptions, parseSnapshotFlags, sparseUpdateWarning, type SnapshotFlags } from '../snapshot-options.js';
 import { collectReconstructReport, renderReconstructTable } from '../reconstruct-report.js';
 
-interface ReconstructFlags {
+interface ReconstructFlags extends SnapshotFlags {
   sigmaRel?: string;
   gamma?: string;
   time?: string;
@@ -25,12 +26,11 @@ interface ReconstructFlags {
   force?: boolean;
   json?: boolean;
   dryRun?: boolean;
-  skipInvalid?: boolean;
   allowNonfinite?: boolean;
 }
 
 export function reconstructCommand(io: CliIo): Command {
-  return new Command('reconstruct')
+  const command = new Command('reconstruct')
     .description('synthesise the EMA of any length from a folder of snapshots and write it as a checkpoint')
     .argument('<snapshot-dir>', 'folder of .safetensors snapshots (two or more tracked EMA profiles)')
     .option('--sigma-rel <list>', 'target EMA length(s) as relative width, e.g. 0.08 or 0.05,0.06,...,0.15')
@@ -41,16 +41,19 @@ export function reconstructCommand(io: CliIo): Command {
     .addOption(new Option('--dtype <dtype>', 'dtype of blended tensors').choices(['same', 'f32', 'f16', 'bf16']).default('same'))
     .option('--force', 'replace existing output files')
     .option('--dry-run', 'solve and report only; write nothing')
-    .option('--skip-invalid', 'skip unreadable or inconsistent snapshot files (with a warning) instead of stopping')
     .option('--allow-nonfinite', 'blend snapshots holding NaN/Inf instead of stopping')
-    .option('--json', 'print one JSON document (with every coefficient) instead of a table')
+    .option('--json', 'print one JSON document (with every coefficient) instead of a table');
+  return addSnapshotOptions(command)
     .action(async (dir: string, flags: ReconstructFlags) => {
       const targets = parseTargets(flags);
       const time = parseTimeOption(flags.time);
+      const snapshotSettings = parseSnapshotFlags(flags);
       if (!flags.dryRun) checkOutputFlags(flags, targets.length);
-      const set = await discoverSnapshots(dir, { skipInvalid: flags.skipInvalid });
+      const set = await discoverSnapshots(dir, snapshotSettings.discovery);
       for (const note of set.notes) warn(io, note);
-      const plan = planReconstruction(set, targets, time);
+      const sparse = sparseUpdateWarning(set, snapshotSettings);
+      if (sparse !== undefined) warn(io, sparse);
+      const plan = planReconstruction(set, targets, time, snapshotSettings.convention);
       const outputs = flags.dryRun ? targets.map(() => null)
         : flags.out !== undefined ? [flags.out]
         : plan.summaries.map((summary, j) => join(flags.outDir!, defaultOutputName(targets[j], summary.time)));

@@ -16,15 +16,16 @@ import type { CliIo } from '../io.js';
 import { parsePositiveInteger, parseTimeOption } from '../options.js';
 import { sweepProgress } from '../sweep-progress.js';
 import { loadBuiltinEvaluator } from '../builtin-evaluator.js';
+import { addSnapshotOptions, parseSnapshotFlags, type SnapshotFlags } from '../snapshot-options.js';
 
-interface SweepFlags {
+interface SweepFlags extends SnapshotFlags {
   sigmaRel?: string; gamma?: string; time?: string; evalCmd?: string; eval?: string; outDir?: string;
   keep?: KeepPolicy; refine: string; maximize?: boolean; jobs: string; plot?: string; json?: boolean;
-  dtype: OutputDTypeChoice; force?: boolean; skipInvalid?: boolean; allowNonfinite?: boolean;
+  dtype: OutputDTypeChoice; force?: boolean; allowNonfinite?: boolean;
 }
 
 export function sweepCommand(io: CliIo): Command {
-  return new Command('sweep')
+  const command = new Command('sweep')
     .description('reconstruct many EMA lengths in one pass, evaluate each, and report the best with a curve')
     .argument('<snapshot-dir>', 'folder of .safetensors snapshots')
     .option('--sigma-rel <list>', 'grid of EMA lengths, e.g. 0.02,0.03,...,0.25')
@@ -40,9 +41,9 @@ export function sweepCommand(io: CliIo): Command {
     .option('--plot <file>', 'write a figure of the metric (or fit error) against sigma_rel: .svg or .png')
     .addOption(new Option('--dtype <dtype>', 'dtype of blended tensors').choices(['same', 'f32', 'f16', 'bf16']).default('same'))
     .option('--force', 'replace existing checkpoints and plot')
-    .option('--skip-invalid', 'skip unreadable or inconsistent snapshot files (with a warning)')
     .option('--allow-nonfinite', 'blend snapshots holding NaN/Inf instead of stopping')
-    .option('--json', 'print one JSON document instead of the table and chart')
+    .option('--json', 'print one JSON document instead of the table and chart');
+  return addSnapshotOptions(command)
     .action(async (dir: string, flags: SweepFlags) => {
       const settings = checkSweepFlags(dir, flags);
       if (flags.plot !== undefined) plotFormatOf(flags.plot);
@@ -76,6 +77,7 @@ export function sweepCommand(io: CliIo): Command {
 
 function checkSweepFlags(dir: string, flags: SweepFlags): SweepSettings {
   const targets = parseTargets(flags);
+  const snapshotSettings = parseSnapshotFlags(flags);
   if (flags.evalCmd !== undefined && flags.eval !== undefined) throw new UsageError('give --eval-cmd or --eval builtin, not both');
   if (flags.evalCmd !== undefined) checkEvalTemplate(flags.evalCmd);
   const evaluation: Evaluation = flags.evalCmd !== undefined ? { kind: 'command', template: flags.evalCmd }
@@ -90,7 +92,8 @@ function checkSweepFlags(dir: string, flags: SweepFlags): SweepSettings {
   return {
     dir, targets, time: parseTimeOption(flags.time), evaluation, outDir, keep, refine,
     maximize: flags.maximize ?? false, jobs: parsePositiveInteger('--jobs', flags.jobs), dtype: flags.dtype,
-    force: flags.force ?? false, skipInvalid: flags.skipInvalid ?? false, allowNonFinite: flags.allowNonfinite ?? false,
+    force: flags.force ?? false, allowNonFinite: flags.allowNonfinite ?? false,
+    discovery: snapshotSettings.discovery, convention: snapshotSettings.convention,
   };
 }
 
