@@ -39,7 +39,7 @@ export async function checkOutputs(plan: ReconstructionPlan, paths: readonly str
 export async function writeReconstructions(plan: ReconstructionPlan, paths: readonly string[], options: WriteOptions): Promise<{ bytesRead: number }> {
   if (paths.length !== plan.summaries.length) throw new RangeError(`${paths.length} output paths for ${plan.summaries.length} targets`);
   const latest = plan.used[plan.used.length - 1];
-  const tensorPlan = planTensors(latest.source.tensors, options.dtype);
+  const tensorPlan = planTensors(latest.source.tensors, options.dtype, plan.copiedTensors);
   const tensors = tensorPlan.map((t) => ({ name: t.name, dtype: t.outputDType, shape: t.shape }));
   const writers: SafetensorsWriter[] = [];
   try {
