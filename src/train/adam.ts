@@ -31,8 +31,9 @@ export class Adam {
 
   constructor(params: ReadonlyMap<string, tf.Variable>, readonly options: AdamOptions = ADAM_DEFAULTS) {
     for (const [name, p] of params) {
-      this.m.set(name, tf.variable(tf.zerosLike(p), false));
-      this.v.set(name, tf.variable(tf.zerosLike(p), false));
+      // tidy disposes the temporary zeros (variables survive tidy).
+      this.m.set(name, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
+      this.v.set(name, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
     }
   }
 

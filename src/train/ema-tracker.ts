@@ -20,7 +20,7 @@ export class EmaTracker {
     this.profiles = sigmaRels.map((sigmaRel) => ({
       sigmaRel,
       gamma: sigmaRelToGamma(sigmaRel),
-      params: new Map([...params].map(([name, p]) => [name, tf.variable(p.clone(), false)])),
+      params: new Map([...params].map(([name, p]) => [name, tf.tidy(() => tf.variable(p.clone(), false))])),
     }));
   }
 
