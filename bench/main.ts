@@ -1,0 +1,161 @@
+/**
+ * `npm run bench [-- --quick] [-- --json] [-- --repeats N] [-- --large]`: reconstruct and sweep
+ * throughput against raw I/O (issue 6), on synthetic snapshot folders generated in a temporary
+ * folder that is removed at the end, on error and on Ctrl-C. Measure on an idle machine.
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, statfsSync } from 'node:fs';
+import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { catMs, ddWriteMs, spawnTimed, syncAndDropCaches } from './baseline.js';
+import { median, renderTable, type BlendRow, type OtherRow } from './report.js';
+import { writeSyntheticFolder, type SyntheticCase } from './synthetic-snapshots.js';
+import { verifyOutputs, type VerifyResult } from './verify-output.js';
+
+const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const json = argv.includes('--json');
+const large = argv.includes('--large');
+const repeatsArg = argv.indexOf('--repeats');
+const repeats = repeatsArg >= 0 ? Number(argv[repeatsArg + 1]) : quick ? 1 : 3;
+const log = (line: string): void => { (json ? process.stderr : process.stdout).write(`${line}\n`); };
+
+interface BenchCase extends SyntheticCase { readonly targets: readonly number[] }
+const MB = 2 ** 20;
+const CASES: BenchCase[] = quick
+  ? [{ name: 'f32-12x4MB', snapshots: 12, bytesPerSnapshot: 4 * MB, dtype: 'F32', targets: [1, 8] }]
+  : [
+    { name: 'f32-16x64MB', snapshots: 16, bytesPerSnapshot: 64 * MB, dtype: 'F32', targets: [1, 8, 32] },
+    { name: 'f16-16x64MB', snapshots: 16, bytesPerSnapshot: 64 * MB, dtype: 'F16', targets: [1, 8, 32] },
+    { name: 'f32-256x4MB', snapshots: 256, bytesPerSnapshot: 4 * MB, dtype: 'F32', targets: [1, 8, 32] },
+    ...(large ? [{ name: 'f32-16x256MB', snapshots: 16, bytesPerSnapshot: 256 * MB, dtype: 'F32' as const, targets: [1] }] : []),
+  ];
+const MANY = quick ? 200 : 2000;
+const CHILD_TIMEOUT_MS = quick ? 60_000 : 180_000;
+
+const root = mkdtempSync(join(tmpdir(), 'ema-synth-bench-'));
+const cleanup = (): void => rmSync(root, { recursive: true, force: true });
+process.on('exit', cleanup);
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) process.on(signal, () => { cleanup(); process.exit(code); });
+
+function sigmaList(k: number): string {
+  // Distinct at 3 decimals (output names show sigma_rel that way).
+  return Array.from({ length: k }, (_, j) => (0.05 + j * (k > 8 ? 0.003 : 0.01)).toFixed(3)).join(',');
+}
+
+async function child(args: string[], timeoutMs = CHILD_TIMEOUT_MS): Promise<{ code: number; ms: number; cpuMs: number; maxRssBytes: number; stdout: string; stderr: string } | undefined> {
+  const result = await spawnTimed(process.execPath, ['--import', 'tsx', join(BENCH_DIR, 'run-child.ts'), ...args], 'pipe', timeoutMs);
+  if (result.timedOut) return undefined;
+  const parsed = JSON.parse(result.out.trim().split('\n').pop()!);
+  if (parsed.code !== 0) throw new Error(`ema-synth ${args.join(' ')} failed: ${parsed.stderr}`);
+  return parsed;
+}
+
+async function reconstructOnce(dir: string, k: number, verify: boolean): Promise<{ ms: number; cpuMs: number; rss: number; verified?: VerifyResult }> {
+  const out = join(root, 'out');
+  mkdirSync(out);
+  try {
+    const run = await child(['reconstruct', dir, '--sigma-rel', sigmaList(k), '--out-dir', out, '--json'], 900_000);
+    if (run === undefined) throw new Error(`reconstruct K=${k} timed out`);
+    const verified = verify ? verifyOutputs(JSON.parse(run.stdout).targets) : undefined;
+    if (verified && !verified.ok) throw new Error(`output check failed for K=${k}: worst error ${verified.worstErrorOverTolerance} x tolerance`);
+    return { ms: run.ms, cpuMs: run.cpuMs, rss: run.maxRssBytes, verified };
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+async function benchCase(c: BenchCase, rows: BlendRow[], checks: string[], coldNote: { text?: string }): Promise<void> {
+  const dir = join(root, c.name);
+  mkdirSync(dir);
+  const generated = Date.now();
+  const paths = await writeSyntheticFolder(dir, c);
+  const fileBytes = statSync(paths[0]).size;
+  const inputBytes = fileBytes * paths.length;
+  log(`${c.name}: generated ${(inputBytes / 1e9).toFixed(2)} GB in ${((Date.now() - generated) / 1000).toFixed(1)} s`);
+  await catMs(paths); // warm the page cache
+  const readMs = median(await seq(repeats, () => catMs(paths)));
+  for (const k of c.targets) {
+    const writeMs = median(await seq(k >= 32 ? Math.min(repeats, 2) : repeats, () => ddWriteMs(root, k, fileBytes)));
+    const runs = await seq(k >= 32 ? Math.min(repeats, 2) : repeats, (r) => reconstructOnce(dir, k, r === 0));
+    const verified = runs[0].verified!;
+    checks.push(`${c.name} K=${k}: ${verified.samples} sampled outputs match the float64 sum (worst ${verified.worstErrorOverTolerance.toFixed(3)} x tolerance)`);
+    const row: BlendRow = {
+      case: c.name, cache: 'warm', targets: k, snapshots: c.snapshots, inputBytes, outputBytes: k * fileBytes, repeats: runs.length,
+      wallMs: median(runs.map((r) => r.ms)), cpuMs: median(runs.map((r) => r.cpuMs)), readMs, writeMs, peakRssBytes: Math.max(...runs.map((r) => r.rss)),
+    };
+    rows.push(row);
+    log(`  K=${k}: ${(row.wallMs / 1000).toFixed(2)} s (read ${(readMs / 1000).toFixed(2)} s + write ${(writeMs / 1000).toFixed(2)} s), RSS ${Math.round(row.peakRssBytes / MB)} MB`);
+  }
+  if (!quick && coldNote.text === undefined) {
+    const failure = await syncAndDropCaches();
+    if (failure !== undefined) coldNote.text = failure;
+    else {
+      const coldRead = await catMs(paths);
+      const writeMs = await ddWriteMs(root, 1, fileBytes);
+      await syncAndDropCaches();
+      const run = await reconstructOnce(dir, 1, false);
+      rows.push({ case: c.name, cache: 'cold', targets: 1, snapshots: c.snapshots, inputBytes, outputBytes: fileBytes, repeats: 1,
+        wallMs: run.ms, cpuMs: run.cpuMs, readMs: coldRead, writeMs, peakRssBytes: run.rss });
+      log(`  K=1 cold: ${(run.ms / 1000).toFixed(2)} s (cold cat ${(coldRead / 1000).toFixed(2)} s)`);
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
+async function seq<T>(count: number, work: (index: number) => Promise<T>): Promise<T[]> {
+  const results: T[] = [];
+  for (let i = 0; i < count; i++) results.push(await work(i));
+  return results;
+}
+
+async function others(): Promise<OtherRow[]> {
+  const rows: OtherRow[] = [];
+  const solve = await spawnTimed(process.execPath, ['--import', 'tsx', join(BENCH_DIR, 'solve-child.ts'), String(MANY)], 'pipe', CHILD_TIMEOUT_MS);
+  rows.push(solve.timedOut
+    ? { name: `solve N=${MANY} (two profiles)`, ms: null, note: `did not finish within ${CHILD_TIMEOUT_MS / 1000} s` }
+    : { name: `solve N=${MANY} (two profiles)`, ms: JSON.parse(solve.out).ms, note: `method ${JSON.parse(solve.out).method}; target < 5 s` });
+  const dir = join(root, 'many');
+  mkdirSync(dir);
+  await writeSyntheticFolder(dir, { name: 'many', snapshots: MANY, bytesPerSnapshot: 4096, dtype: 'F32' });
+  const inspect = await child(['inspect', dir]);
+  rows.push({ name: `inspect, ${MANY} files`, ms: inspect?.ms ?? null, note: inspect ? 'headers only, default grid of 28 targets' : `did not finish within ${CHILD_TIMEOUT_MS / 1000} s` });
+  rmSync(dir, { recursive: true, force: true });
+  const trainBench = join(BENCH_DIR, 'train-step.ts');
+  if (quick) rows.push({ name: 'train step', ms: null, note: 'skipped in --quick' });
+  else if (!existsSync(trainBench)) rows.push({ name: 'train step', ms: null, note: 'bench/train-step.ts not present' });
+  else {
+    const train = await spawnTimed(process.execPath, ['--import', 'tsx', trainBench], 'pipe', 600_000).catch((error: Error) => ({ timedOut: false, out: `failed: ${error.message.slice(0, 200)}` }));
+    for (const line of train.out.trim().split('\n').filter(Boolean)) rows.push({ name: 'train step', ms: null, note: line.trim() });
+    if (train.timedOut) rows.push({ name: 'train step', ms: null, note: 'stopped after 600 s' });
+  }
+  return rows;
+}
+
+async function main(): Promise<void> {
+  const free = statfsSync(tmpdir());
+  const needed = quick ? 0.2e9 : large ? 8e9 : 4e9;
+  if (free.bavail * free.bsize < needed) throw new Error(`${tmpdir()} has ${(free.bavail * free.bsize / 1e9).toFixed(1)} GB free; the benchmark needs ${needed / 1e9} GB`);
+  const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGB: +(totalmem() / 1e9).toFixed(1), freeMemoryGB: +(freemem() / 1e9).toFixed(1), node: process.version, loadAverageAtStart: loadavg().map((l) => +l.toFixed(2)) };
+  log(`ema-synth benchmark${quick ? ' (quick)' : ''}: ${machine.cpus} CPUs, ${machine.memoryGB} GB RAM, load ${machine.loadAverageAtStart.join(' ')}, ${repeats} repeat(s), temp ${root}`);
+  const rows: BlendRow[] = [];
+  const checks: string[] = [];
+  const coldNote: { text?: string } = quick ? { text: 'cold cache not measured in --quick' } : {};
+  for (const c of CASES) await benchCase(c, rows, checks, coldNote);
+  const other = await others();
+  const result = { date: new Date().toISOString(), machine: { ...machine, loadAverageAtEnd: loadavg().map((l) => +l.toFixed(2)) }, repeats, rows, other, checks, cold: coldNote.text ?? 'measured (page cache dropped before each cold run)' };
+  if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  else {
+    log('');
+    log(renderTable(rows, other));
+    for (const check of checks) log(`check: ${check}`);
+    log(`cold cache: ${result.cold}`);
+    log(`load average at end: ${result.machine.loadAverageAtEnd.join(' ')}`);
+  }
+}
+
+main().catch((error: Error) => {
+  process.stderr.write(`benchmark failed: ${error.stack ?? error.message}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,53 @@
+/** Rows of the benchmark and their text table (the JSON form is the same objects). */
+
+export interface BlendRow {
+  readonly case: string;
+  readonly cache: 'warm' | 'cold';
+  readonly targets: number;
+  readonly snapshots: number;
+  readonly inputBytes: number;
+  readonly outputBytes: number;
+  /** Median wall time of ema-synth (discovery, solve, blend, commit), in-process. */
+  readonly wallMs: number;
+  readonly cpuMs: number;
+  readonly readMs: number;
+  readonly writeMs: number;
+  readonly peakRssBytes: number;
+  readonly repeats: number;
+}
+
+export interface OtherRow {
+  readonly name: string;
+  readonly ms: number | null;
+  readonly note: string;
+}
+
+export function ratio(row: BlendRow): number {
+  return row.wallMs / (row.readMs + row.writeMs);
+}
+
+export function throughput(row: BlendRow): number {
+  return row.inputBytes / 1e9 / (row.wallMs / 1000);
+}
+
+const HEAD = ['case', 'cache', 'K', 'read GB', 'wall s', 'cpu s', 'GB/s', 'cat s', 'dd K s', 'ratio', 'peak RSS'];
+
+export function renderTable(rows: readonly BlendRow[], others: readonly OtherRow[]): string {
+  const cells = rows.map((r) => [
+    r.case, r.cache, String(r.targets), (r.inputBytes / 1e9).toFixed(2), (r.wallMs / 1000).toFixed(2), (r.cpuMs / 1000).toFixed(2),
+    throughput(r).toFixed(2), (r.readMs / 1000).toFixed(2), (r.writeMs / 1000).toFixed(2), `${ratio(r).toFixed(2)}x`,
+    `${Math.round(r.peakRssBytes / 2 ** 20)} MB`,
+  ]);
+  const widths = HEAD.map((h, c) => Math.max(h.length, ...cells.map((row) => row[c].length)));
+  const line = (row: string[]): string => row.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
+  const out = [line(HEAD), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)];
+  out.push('', 'ratio = wall / (cat of the snapshots + dd of K outputs with fsync), both measured in this run', '');
+  for (const other of others) out.push(`${other.name.padEnd(34)} ${other.ms === null ? '       -' : `${(other.ms / 1000).toFixed(2).padStart(8)} s`}  ${other.note}`);
+  return `${out.join('\n')}\n`;
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
