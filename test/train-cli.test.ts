@@ -116,3 +116,27 @@ describe('ema-synth sample and evaluate on the committed run', () => {
     assert.equal(forced.code, 0, forced.stderr);
   });
 });
+
+describe('ema-synth train on a folder of images', () => {
+  test('downsamples 16x16 PNGs to --resolution 8, records the folder, and evaluates on its held-out split', async () => {
+    const data = join(root, 'pngs');
+    await mkdir(data);
+    for (let i = 0; i < 6; i++) {
+      const png = new pngjs.PNG({ width: 16, height: 16 });
+      for (let p = 0; p < 256; p++) png.data.set([(p * 7 + i * 40) % 256, (p * 3) % 256, i * 30, 255], p * 4);
+      await writeFile(join(data, `img-${i}.png`), pngjs.PNG.sync.write(png));
+    }
+    const run = join(root, 'folder-run');
+    const trained = await runCli(['train', '--data', data, '--resolution', '8', '--out', run, '--batch', '2', '--duration', '2', '--snapshot-every', '2', '--backend', 'cpu', '--json']);
+    assert.equal(trained.code, 0, trained.stderr);
+    const summary = JSON.parse(trained.stdout) as { config: { data: string; network: { resolution: number; channels: number } } };
+    assert.equal(summary.config.data, data); // absolute already (tmpdir), recorded as given
+    assert.deepEqual([summary.config.network.resolution, summary.config.network.channels], [8, 3]);
+    const snapshot = join(run, 'snapshots', 'network-snapshot-img0000000002-0.050.safetensors');
+    const evaluated = await runCli(['evaluate', snapshot, '--sigmas', '1', '--backend', 'cpu', '--json']);
+    assert.equal(evaluated.code, 0, evaluated.stderr);
+    const report = JSON.parse(evaluated.stdout) as { data: string; images: number };
+    assert.equal(report.data, data);
+    assert.equal(report.images, 1); // 10% of 6 images, at least one, held out by name
+  });
+});

@@ -3,7 +3,7 @@
  * resolves (or, with --resume, reloads) the config, writes config.json and runs the loop.
  */
 import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic-output.js';
 import { selectBackend, type BackendName } from './backend.js';
@@ -57,8 +57,10 @@ export async function trainRun(
     const preset = options.preset ?? 'tiny';
     runPreset(preset);
     const builtinResolution = options.data!.startsWith('builtin:') ? options.resolution ?? presetConfig(preset).resolution : options.resolution;
-    dataset = await openDataset(options.data!, builtinResolution);
-    config = resolveTrainConfig({ ...options, preset, data: options.data!, resolution: dataset.resolution, channels: dataset.channels });
+    // A folder is recorded as an absolute path so --resume and evaluate work from any directory.
+    const data = options.data!.startsWith('builtin:') ? options.data! : resolve(options.data!);
+    dataset = await openDataset(data, builtinResolution);
+    config = resolveTrainConfig({ ...options, preset, data, resolution: dataset.resolution, channels: dataset.channels });
   }
   if (dataset.channels !== config.network.channels || dataset.resolution !== config.network.resolution) {
     throw new UsageError(`--data ${config.data}: now ${dataset.resolution}x${dataset.resolution}x${dataset.channels}, the run was started with ${config.network.resolution}x${config.network.resolution}x${config.network.channels}`);
@@ -75,6 +77,7 @@ export async function trainRun(
 
 function mergeForResume(saved: TrainConfig, options: TrainRunOptions, curNimg: number): TrainConfig {
   const given: Record<string, unknown> = { ...options };
+  if (options.data !== undefined && !options.data.startsWith('builtin:')) given.data = resolve(options.data);
   const conflicts: string[] = [];
   for (const key of Object.keys(saved) as Array<keyof TrainConfig>) {
     if (RESUMABLE.has(key) || given[key] === undefined || key === 'network' || key === 'preset') continue;
