@@ -10,7 +10,8 @@ import type { KeepPolicy } from './keep-policy.js';
 export type Evaluation =
   | { readonly kind: 'none' }
   | { readonly kind: 'command'; readonly template: string }
-  | { readonly kind: 'builtin'; readonly runDir: string };
+  /** The validation denoising loss of `ema-synth evaluate`, for runs written by `ema-synth train`. */
+  | { readonly kind: 'builtin' };
 
 export interface SweepSettings {
   readonly dir: string;

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { resolve, dirname, relative, isAbsolute } from 'node:path';
+import { resolve, relative, isAbsolute } from 'node:path';
 import { UsageError } from '../../errors.js';
 import type { OutputDTypeChoice } from '../../blend/blend-plan.js';
 import { parseTargets } from '../../reconstruct/targets.js';
@@ -81,7 +81,7 @@ function checkSweepFlags(dir: string, flags: SweepFlags): SweepSettings {
   if (flags.evalCmd !== undefined && flags.eval !== undefined) throw new UsageError('give --eval-cmd or --eval builtin, not both');
   if (flags.evalCmd !== undefined) checkEvalTemplate(flags.evalCmd);
   const evaluation: Evaluation = flags.evalCmd !== undefined ? { kind: 'command', template: flags.evalCmd }
-    : flags.eval === 'builtin' ? { kind: 'builtin', runDir: dirname(resolve(dir)) } : { kind: 'none' };
+    : flags.eval === 'builtin' ? { kind: 'builtin' } : { kind: 'none' };
   const evaluated = evaluation.kind !== 'none';
   const keep: KeepPolicy = flags.keep ?? (evaluated ? 'best' : 'none');
   if (keep === 'best' && !evaluated) throw new UsageError('--keep best needs an evaluation (--eval-cmd or --eval builtin)', 'use --keep all to keep every checkpoint');
@@ -100,7 +100,10 @@ function checkSweepFlags(dir: string, flags: SweepFlags): SweepSettings {
 async function makeEvaluator(settings: SweepSettings): Promise<Evaluator | undefined> {
   const evaluation = settings.evaluation;
   if (evaluation.kind === 'none') return undefined;
-  if (evaluation.kind === 'builtin') return loadBuiltinEvaluator(evaluation.runDir, settings.jobs);
+  if (evaluation.kind === 'builtin') {
+    if (settings.maximize) throw new UsageError('--maximize does not apply to --eval builtin: the validation loss is lower-is-better');
+    return loadBuiltinEvaluator();
+  }
   return (tasks, hooks) => runEvaluations(tasks, {
     template: evaluation.template, jobs: settings.jobs, maximize: settings.maximize, signal: hooks.signal, onEvent: hooks.onEvent,
   });
