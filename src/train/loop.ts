@@ -78,6 +78,7 @@ export async function runTraining(options: TrainLoopOptions): Promise<TrainResul
     let lastCheckpoint = curNimg;
     let lastLoss: number | undefined;
     let intervalStart = clock();
+    let rateStartNimg = curNimg; // a resumed interval's earlier images were timed by another process
     const checkpoint = async (): Promise<void> => {
       await writeCheckpoint(checkpointPath, {
         config, curNimg, params: readAll(net.params), buffers: readAll(net.buffers),
@@ -105,7 +106,8 @@ export async function runTraining(options: TrainLoopOptions): Promise<TrainResul
       const n = tf.tensor4d(noise, shape);
       const { loss, grads } = lossAndGradients(net, y, s, n, { dropoutSeed: deriveKey([config.seed, curNimg])[0] });
       adam.apply(net.params, grads, lr);
-      const lossValue = (await loss.data())[0];
+      // Logged per element (the objective is summed over C*H*W per image), like the official 'Loss/loss'.
+      const lossValue = (await loss.data())[0] / perImage;
       tf.dispose([y, s, n, loss, ...grads.values()]);
       curNimg += batch;
       emas.update(net.params, curNimg, batch);
@@ -114,7 +116,7 @@ export async function runTraining(options: TrainLoopOptions): Promise<TrainResul
       const now = clock();
       emit({ type: 'step', step: curNimg / batch, curNimg, loss: lossValue, lr, imagesPerSecond: (batch * 1000) / Math.max(now - stepStart, 1e-3) });
       if (curNimg % config.statusEveryImages === 0 || curNimg === config.durationImages) {
-        const imagesPerSecond = ((curNimg - interval.startNimg) * 1000) / Math.max(now - intervalStart, 1e-3);
+        const imagesPerSecond = ((curNimg - rateStartNimg) * 1000) / Math.max(now - intervalStart, 1e-3);
         const summary = summarizeLoss(interval);
         await appendFile(join(runDir, 'log.jsonl'), JSON.stringify({
           nimg: curNimg, kimg: curNimg / 1000, step: curNimg / batch, loss_mean: summary.mean, loss_std: summary.std,
@@ -123,6 +125,7 @@ export async function runTraining(options: TrainLoopOptions): Promise<TrainResul
         emit({ type: 'status', nimg: curNimg, step: curNimg / batch, loss: summary, lr, imagesPerSecond });
         interval = { ...emptyLossStats(), startNimg: curNimg };
         intervalStart = now;
+        rateStartNimg = curNimg;
       }
       if (curNimg % config.snapshotEveryImages === 0) {
         // force: a run resumed after a crash between snapshot and checkpoint rewrites identical files.
