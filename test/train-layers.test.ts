@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/train/backend.js';
-import { batchedMatMul } from '../src/train/model/batched-matmul.js';
+import { attentionCore } from '../src/train/model/attention-core.js';
 import { effectiveRows, effectiveRowsBackward, normalizedRows, rowStats } from '../src/train/model/effective-weights.js';
 import { convSame } from '../src/train/model/fast-conv.js';
 import { effectiveWeight } from '../src/train/model/mp-conv.js';
@@ -135,29 +135,31 @@ test('mp_silu and nearest upsampling gradients equal autodiff of a second formul
 });
 
 for (const backend of ['cpu', 'wasm'] as const) {
-  test(`batched matrix products and their gradients equal tf.matMul autodiff on ${backend}`, async () => {
-    // Reference on cpu with tfjs's own BatchMatMul and its gradient.
+  test(`the attention core and its gradient equal autodiff of softmax(q k^T/sqrt(D)) v on ${backend}`, async () => {
+    // Reference: tfjs's own batched matMul, softmax and their gradients on cpu, in [B, P, D] layout.
     await selectBackend('cpu');
-    const aData = unit([4, 5, 6], 19).dataSync();
-    const bData = unit([4, 6, 3], 20).dataSync();
-    const dyData = unit([4, 5, 3], 21).dataSync();
-    const reference = (useOurs: boolean): Float32Array[] => tf.tidy(() => {
-      const a = tf.tensor3d(aData, [4, 5, 6]);
-      const b = tf.tensor3d(bData, [4, 6, 3]);
-      const dy = tf.tensor3d(dyData, [4, 5, 3]);
-      const prod = (p: tf.Tensor, q: tf.Tensor): tf.Tensor =>
-        useOurs ? batchedMatMul(p as tf.Tensor3D, q as tf.Tensor3D) : tf.matMul(p as tf.Tensor3D, q as tf.Tensor3D);
-      const [da, db] = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.mul(prod(p, q), dy)))([a, b]);
-      return [prod(a, b), da, db].map((t) => Float32Array.from(t.dataSync()));
+    const [p, b, d] = [5, 3, 4];
+    const data = [22, 23, 24, 25].map((seed) => unit([p, b, d], seed).dataSync());
+    const run = (ours: boolean): Float32Array[] => tf.tidy(() => {
+      const [q, k, v, dy] = data.map((x) => tf.tensor3d(x, [p, b, d]));
+      const straightforward = (qq: tf.Tensor, kk: tf.Tensor, vv: tf.Tensor): tf.Tensor => {
+        const [qb, kb, vb] = [qq, kk, vv].map((t) => tf.transpose(t, [1, 0, 2]) as tf.Tensor3D);
+        const a = tf.softmax(tf.div(tf.matMul(qb, kb, false, true), Math.sqrt(d)));
+        return tf.transpose(tf.matMul(a, vb), [1, 0, 2]);
+      };
+      const f = (qq: tf.Tensor, kk: tf.Tensor, vv: tf.Tensor): tf.Tensor => ours
+        ? attentionCore(qq as tf.Tensor3D, kk as tf.Tensor3D, vv as tf.Tensor3D) : straightforward(qq, kk, vv);
+      const grads = tf.grads((qq: tf.Tensor, kk: tf.Tensor, vv: tf.Tensor) => tf.sum(tf.mul(f(qq, kk, vv), dy)))([q, k, v]);
+      return [f(q, k, v), ...grads].map((t) => Float32Array.from(t.dataSync()));
     });
-    const want = reference(false);
+    const want = run(false);
     await selectBackend(backend);
-    const got = reference(true);
+    const got = run(true);
     await selectBackend('cpu');
     got.forEach((g, i) => {
       const scale = Math.max(...want[i].map(Math.abs));
       const err = Math.max(...g.map((v, j) => Math.abs(v - want[i][j])));
-      assert.ok(err < 1e-5 * scale, `output ${i}: error ${err}`);
+      assert.ok(err < 1e-5 * scale, `output ${i}: error ${err} of ${scale}`);
     });
   });
 }

@@ -7,13 +7,29 @@ import * as tf from '@tensorflow/tfjs';
 export const NORMALIZE_EPS = 1e-4;
 const SILU_RMS = 0.596;
 
+const constants = new Map<string, tf.Scalar>();
+
+/**
+ * A cached scalar tensor. tf.mul(x, 0.3) creates and uploads a new scalar each call (about 50 us
+ * on wasm); the layers multiply by constants a few hundred times per step.
+ */
+export function constant(value: number): tf.Scalar {
+  const key = `${tf.getBackend()}:${value}`;
+  let t = constants.get(key);
+  if (t === undefined || t.isDisposed) {
+    t = tf.keep(tf.scalar(value, 'float32'));
+    constants.set(key, t);
+  }
+  return t;
+}
+
 /** x / (eps + rms over `axes`): eps is added to the RMS, not to the norm (section 1.1). */
 export function normalize<T extends tf.Tensor>(x: T, axes: number[], eps = NORMALIZE_EPS): T {
   return tf.tidy(() => {
     let count = 1;
     for (const a of axes) count *= x.shape[a];
     const norm = tf.sqrt(tf.sum(tf.square(x), axes, true));
-    return tf.div(x, tf.add(tf.mul(norm, 1 / Math.sqrt(count)), eps)) as T;
+    return tf.div(x, tf.add(tf.mul(norm, constant(1 / Math.sqrt(count))), constant(eps))) as T;
   });
 }
 
@@ -27,12 +43,13 @@ export const mpSilu = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>
   const s = tf.sigmoid(x);
   save([x, s]);
   return {
-    value: tf.mul(tf.mul(x, s), 1 / SILU_RMS),
+    value: tf.mul(tf.mul(x, s), constant(1 / SILU_RMS)),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [xs, ss] = saved;
       // d/dx x*s(x) = s + x*s*(1-s) = s*(1 + x*(1-s))
-      const local = tf.mul(ss, tf.add(1, tf.mul(xs, tf.sub(1, ss))));
-      return [tf.mul(dy, tf.mul(local, 1 / SILU_RMS))];
+      const one = constant(1);
+      const local = tf.mul(ss, tf.add(one, tf.mul(xs, tf.sub(one, ss))));
+      return [tf.mul(dy, tf.mul(local, constant(1 / SILU_RMS)))];
     },
   };
 }) as <T extends tf.Tensor>(x: T) => T;
@@ -40,7 +57,7 @@ export const mpSilu = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>
 /** ((1-t)a + t b) / sqrt((1-t)^2 + t^2) (section 1.3). */
 export function mpSum<T extends tf.Tensor>(a: T, b: T, t: number): T {
   const scale = 1 / Math.sqrt((1 - t) ** 2 + t ** 2);
-  return tf.add(tf.mul(a, (1 - t) * scale), tf.mul(b, t * scale)) as T;
+  return tf.add(tf.mul(a, constant((1 - t) * scale)), tf.mul(b, constant(t * scale))) as T;
 }
 
 /** Channel concatenation [a, b] with weights that keep the joint magnitude (section 1.4). */
@@ -50,7 +67,7 @@ export function mpCat(a: tf.Tensor4D, b: tf.Tensor4D, t: number): tf.Tensor4D {
   const k = Math.sqrt((na + nb) / ((1 - t) ** 2 + t ** 2));
   const wa = (k * (1 - t)) / Math.sqrt(na);
   const wb = (k * t) / Math.sqrt(nb);
-  return tf.concat([tf.mul(a, wa) as tf.Tensor4D, tf.mul(b, wb) as tf.Tensor4D], 3);
+  return tf.concat([tf.mul(a, constant(wa)) as tf.Tensor4D, tf.mul(b, constant(wb)) as tf.Tensor4D], 3);
 }
 
 /** sqrt(2) cos(s * freqs + phases) for per-sample scalars s [N] -> [N, C] (section 1.5). */
@@ -69,7 +86,7 @@ const upsample2x = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) =
   const x4 = args[0] as tf.Tensor4D;
   return {
     value: tf.image.resizeNearestNeighbor(x4, [x4.shape[1] * 2, x4.shape[2] * 2]),
-    gradFunc: (dy: tf.Tensor4D) => [tf.mul(tf.avgPool(dy, 2, 2, 'valid'), 4)],
+    gradFunc: (dy: tf.Tensor4D) => [tf.mul(tf.avgPool(dy, 2, 2, 'valid'), constant(4))],
   };
 }) as (x: tf.Tensor4D) => tf.Tensor4D;
 
