@@ -1,7 +1,7 @@
 /**
  * Decodes a block of a window's elements from one snapshot's raw bytes into float64, checking for
- * NaN/Inf on the way. The check tests exponent bits with integer ORs (no floating-point dependency
- * chain), so it costs almost nothing next to the loads. F16/BF16 go through the 65,536-entry table.
+ * NaN/Inf on the way (F16/BF16: exponent bits tested with integer ORs while decoding through the
+ * 65,536-entry table; F32/F64: a pass over the decoded block while it is in L1).
  */
 import { bf16Table64, f16Table64 } from '../safetensors/half-floats.js';
 import { DTYPE_BYTES } from '../tensors/tensor-source.js';
@@ -14,7 +14,6 @@ export class RawBuffer {
   readonly bytes: Uint8Array;
   readonly view: DataView;
   readonly u16: Uint16Array;
-  readonly u32: Uint32Array;
   readonly f32: Float32Array;
   readonly f64: Float64Array;
 
@@ -24,7 +23,6 @@ export class RawBuffer {
     this.bytes = new Uint8Array(buffer);
     this.view = new DataView(buffer);
     this.u16 = new Uint16Array(buffer);
-    this.u32 = new Uint32Array(buffer);
     this.f32 = new Float32Array(buffer);
     this.f64 = new Float64Array(buffer);
   }
@@ -69,23 +67,32 @@ function firstSegment(segments: readonly Segment[], element: number): number {
 
 function decodeF32(raw: RawBuffer, byte: number, n: number, out: Float64Array, at: number, check: boolean): number {
   if (LITTLE_ENDIAN && byte % 4 === 0) {
-    const f32 = raw.f32;
-    const u32 = raw.u32;
-    const base = byte >>> 2;
-    let bad = 0;
-    if (check) {
-      // (bits & exponent) + one exponent unit carries into the sign bit only for an all-ones exponent.
-      for (let j = 0; j < n; j++) {
-        out[at + j] = f32[base + j];
-        bad |= ((u32[base + j] & 0x7f800000) + 0x00800000) | 0;
-      }
-    } else {
-      for (let j = 0; j < n; j++) out[at + j] = f32[base + j];
-    }
-    return bad < 0 ? firstNonFinite(out, at, n) : -1;
+    // The built-in widening copy is about 3x faster than a JavaScript loop.
+    out.set(raw.f32.subarray(byte >>> 2, (byte >>> 2) + n), at);
+  } else {
+    for (let j = 0; j < n; j++) out[at + j] = raw.view.getFloat32(byte + 4 * j, true);
   }
-  for (let j = 0; j < n; j++) out[at + j] = raw.view.getFloat32(byte + 4 * j, true);
-  return check ? firstNonFinite(out, at, n) : -1;
+  return check && anyNonFinite(out, at, n) ? firstNonFinite(out, at, n) : -1;
+}
+
+/**
+ * finite * 0 is +-0 and NaN * 0 or Inf * 0 is NaN, so four independent sums of v * 0 are zero exactly
+ * when all values are finite (four chains hide the add latency; the block is in L1).
+ */
+function anyNonFinite(out: Float64Array, at: number, n: number): boolean {
+  let p0 = 0;
+  let p1 = 0;
+  let p2 = 0;
+  let p3 = 0;
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    p0 += out[at + j] * 0;
+    p1 += out[at + j + 1] * 0;
+    p2 += out[at + j + 2] * 0;
+    p3 += out[at + j + 3] * 0;
+  }
+  for (; j < n; j++) p0 += out[at + j] * 0;
+  return p0 + p1 + p2 + p3 !== 0;
 }
 
 function decodeHalf(table: Float64Array, exponent: number, raw: RawBuffer, byte: number, n: number, out: Float64Array, at: number, check: boolean): number {
@@ -111,7 +118,7 @@ function decodeHalf(table: Float64Array, exponent: number, raw: RawBuffer, byte:
 function decodeF64(raw: RawBuffer, byte: number, n: number, out: Float64Array, at: number, check: boolean): number {
   if (LITTLE_ENDIAN && byte % 8 === 0) out.set(raw.f64.subarray(byte >>> 3, (byte >>> 3) + n), at);
   else for (let j = 0; j < n; j++) out[at + j] = raw.view.getFloat64(byte + 8 * j, true);
-  return check ? firstNonFinite(out, at, n) : -1;
+  return check && anyNonFinite(out, at, n) ? firstNonFinite(out, at, n) : -1;
 }
 
 /** Index (relative to `at`) of the first NaN or +-Inf among out[at, at + n), or -1. */
