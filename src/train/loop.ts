@@ -22,6 +22,7 @@ import { learningRate } from './lr-schedule.js';
 import { createNetwork, forceNormalizeWeights, lossAndGradients, parameterCount } from './model/network.js';
 import { CounterRng, deriveKey, RngStream } from './rng.js';
 import { writeSnapshots } from './snapshots.js';
+import type { ParallelGradients } from './model/parallel-gradients.js';
 import type { TrainConfig } from './train-config.js';
 
 export type TrainEvent =
@@ -41,6 +42,8 @@ export interface TrainLoopOptions {
   /** Checked between steps: when aborted, the loop checkpoints and returns. */
   readonly signal?: AbortSignal;
   readonly onEvent?: (event: TrainEvent) => void;
+  /** Splits each batch over worker threads (see model/parallel-gradients.ts); the caller closes it. */
+  readonly parallel?: ParallelGradients;
   /** Milliseconds; injectable for tests. */
   readonly clock?: () => number;
 }
@@ -104,7 +107,10 @@ export async function runTraining(options: TrainLoopOptions): Promise<TrainResul
       const y = tf.tensor4d(images, shape);
       const s = tf.tensor1d(sigma);
       const n = tf.tensor4d(noise, shape);
-      const { loss, grads } = lossAndGradients(net, y, s, n, { dropoutSeed: deriveKey([config.seed, curNimg])[0] });
+      const stepOptions = { dropoutSeed: deriveKey([config.seed, curNimg])[0] };
+      const { loss, grads } = options.parallel === undefined
+        ? lossAndGradients(net, y, s, n, stepOptions)
+        : await options.parallel.lossAndGradients(net, y, s, n, stepOptions);
       adam.apply(net.params, grads, lr);
       // Logged per element (the objective is summed over C*H*W per image), like the official 'Loss/loss'.
       const lossValue = (await loss.data())[0] / perImage;

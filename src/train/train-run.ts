@@ -3,6 +3,7 @@
  * resolves (or, with --resume, reloads) the config, writes config.json and runs the loop.
  */
 import { readdir } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic-output.js';
@@ -12,6 +13,7 @@ import type { ImageDataset } from './data/dataset.js';
 import { openDataset } from './data/open-dataset.js';
 import { runTraining, type TrainEvent } from './loop.js';
 import { presetConfig } from './model/config.js';
+import { startParallelGradients } from './model/parallel-gradients.js';
 import { checkRunDir, prepareRunDir } from './run-dir.js';
 import { resolveTrainConfig, runPreset, type TrainConfig, type TrainOverrides } from './train-config.js';
 
@@ -23,11 +25,14 @@ export interface TrainRunOptions extends Omit<TrainOverrides, 'data' | 'resoluti
   readonly resume: boolean;
   readonly saveRaw: boolean;
   readonly force: boolean;
+  /** Gradient worker threads besides the main one; undefined: one per extra core on wasm, else 0. */
+  readonly workers?: number;
 }
 
 export interface TrainSummary {
   readonly runDir: string;
   readonly backend: string;
+  readonly workers: number;
   readonly config: TrainConfig;
   readonly curNimg: number;
   readonly interrupted: boolean;
@@ -67,12 +72,31 @@ export async function trainRun(
   }
   await prepareRunDir(options.out, mode);
   await writeFileAtomic(join(options.out, 'config.json'), JSON.stringify({ ...config, backend }, null, 2) + '\n', { force: true });
-  const result = await runTraining({
-    runDir: options.out, config, dataset, resumeFrom, saveRaw: options.saveRaw,
-    signal: hooks.signal, onEvent: hooks.onEvent,
-  });
+  const workers = options.workers ?? defaultWorkers(backend);
+  const parallel = workers > 0
+    ? await startParallelGradients(config.network, backend as BackendName, workers)
+    : undefined;
+  let result;
+  try {
+    result = await runTraining({
+      runDir: options.out, config, dataset, resumeFrom, saveRaw: options.saveRaw,
+      signal: hooks.signal, onEvent: hooks.onEvent, parallel,
+    });
+  } finally {
+    await parallel?.close();
+  }
   const snapshotFiles = (await readdir(join(options.out, 'snapshots')).catch(() => [])).length;
-  return { runDir: options.out, backend, config, ...result, snapshotFiles };
+  return { runDir: options.out, backend, workers, config, ...result, snapshotFiles };
+}
+
+/**
+ * wasm runs single-threaded under Node, so extra cores help only through worker threads (at most
+ * 3: each replica costs memory and a parameter copy per step). The cpu backend is too slow for
+ * splitting to matter and the native backends thread internally.
+ */
+export function defaultWorkers(backend: string): number {
+  if (backend !== 'wasm') return 0;
+  return Math.max(0, Math.min(3, availableParallelism() - 1));
 }
 
 function mergeForResume(saved: TrainConfig, options: TrainRunOptions, curNimg: number): TrainConfig {

@@ -6,7 +6,7 @@ interface TrainFlags {
   data?: string; out: string; config?: string; resolution?: string; batch?: string; duration?: string;
   snapshotEvery?: string; statusEvery?: string; emaSigmaRel?: string; lr?: string; refBatches?: string;
   rampupImages?: string; pMean?: string; pStd?: string; seed?: string; snapshotDtype?: string; net: string[];
-  backend: string; resume?: boolean; saveRaw?: boolean; force?: boolean; json?: boolean;
+  backend: string; workers: string; resume?: boolean; saveRaw?: boolean; force?: boolean; json?: boolean;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -32,6 +32,7 @@ export function trainCommand(io: CliIo): Command {
     .option('--snapshot-dtype <F32|F16>', 'element type of snapshot files', 'F32')
     .option('--seed <S>', 'random seed (initialisation, data order, noise)', '0')
     .option('--backend <name>', 'auto | tensorflow-gpu | tensorflow | wasm | cpu', 'auto')
+    .option('--workers <n|auto>', 'gradient worker threads besides the main one (auto: one per extra core on wasm)', 'auto')
     .option('--resume', 'continue the run in --out from its checkpoint')
     .option('--save-raw', 'also write the raw weights at every snapshot time to RUN_DIR/raw/')
     .option('--force', 'start over in a non-empty --out (removes the previous run\'s outputs)')
@@ -69,6 +70,7 @@ export function trainCommand(io: CliIo): Command {
         snapshotDtype: given('snapshotDtype') ? flags.snapshotDtype : undefined,
         network: flags.net.length > 0 ? parse.parseNetworkOverrides(flags.net) : undefined,
         backend: parse.parseBackend(flags.backend),
+        workers: flags.workers === 'auto' ? undefined : parse.parseIntegerFlag('--workers', flags.workers, 0),
         resume: flags.resume ?? false,
         saveRaw: flags.saveRaw ?? false,
         force: flags.force ?? false,
@@ -97,7 +99,7 @@ export function trainCommand(io: CliIo): Command {
       } else {
         io.stdout.write(
           `run folder   ${summary.runDir}\n` +
-          `backend      ${summary.backend}\n` +
+          `backend      ${summary.backend}${summary.workers > 0 ? ` (+${summary.workers} worker thread${summary.workers > 1 ? 's' : ''})` : ''}\n` +
           `trained      ${summary.curNimg} of ${summary.config.durationImages} images (batch ${summary.config.batch})\n` +
           `snapshots    ${summary.snapshotFiles} files in ${summary.runDir}/snapshots\n` +
           `last loss    ${summary.lastLoss === undefined ? '-' : summary.lastLoss.toPrecision(6)}\n`,
