@@ -7,16 +7,17 @@
  * few thousand elements that stay in the CPU cache: each snapshot's block is decoded to float64
  * once, then every target adds the batch with its running sum held in a register. Per element the
  * sum is `acc += w * v` one snapshot at a time in ascending order, exactly as a plain loop, so the
- * bytes written do not depend on K, the window size or the batching. Outputs are encoded once per
- * target and written while the next window is computed.
+ * bytes written do not depend on K, the window size or the batching. NaN/Inf are caught in the
+ * sums (non-finite.ts). Outputs are encoded once per target and written while the next window is
+ * computed.
  */
-import { InputFileError } from '../errors.js';
 import { HandlePool } from '../io/handle-pool.js';
 import { encodeFloats } from '../safetensors/dtype-convert.js';
 import { DTYPE_BYTES, type TensorSource } from '../tensors/tensor-source.js';
 import { accumulateBatch, accumulatePair } from './accumulate.js';
 import type { PlannedTensor } from './blend-plan.js';
-import { decodeBlock, RawBuffer } from './decode-block.js';
+import { anyNonFinite, decodeBlock, firstNonFinite, RawBuffer } from './decode-block.js';
+import { nonFiniteSourceError } from './non-finite.js';
 import { planSourceReads, readBufferBytes, type SourceReads } from './read-plan.js';
 import { planWindows, type Segment, type Window } from './windows.js';
 
@@ -112,6 +113,7 @@ class BlendEngine {
       this.accumulate(b, batch, segments, elements);
       bytesRead += batch.count * windowInputBytes(segments);
     }
+    if (!this.job.allowNonFinite) await this.checkFinite(segments, elements);
     await this.writeWindow(segments);
     return bytesRead;
   }
@@ -153,18 +155,23 @@ class BlendEngine {
 
   private accumulate(b: number, batch: Batch, segments: readonly Segment[], elements: number): void {
     const set = this.raw[(batch.first / BATCH) % 2];
-    const check = !this.job.allowNonFinite;
     for (let from = 0; from < elements; from += BLOCK) {
       const n = Math.min(BLOCK, elements - from);
-      for (let j = 0; j < batch.count; j++) {
-        const bad = decodeBlock(segments, batch.reads[j].segmentOffsets, set[j], from, n, this.values[j], check);
-        if (bad >= 0) throw nonFiniteError(this.job.sources[batch.first + j], segments, bad, this.values[j][bad - from]);
-      }
+      for (let j = 0; j < batch.count; j++) decodeBlock(segments, batch.reads[j].segmentOffsets, set[j], from, n, this.values[j]);
       const acc = this.accumulators;
       const weights = this.weightBatches;
       let k = 0;
       for (; k + 2 <= acc.length; k += 2) accumulatePair(acc[k], acc[k + 1], from, n, this.values, weights[k][b], weights[k + 1][b], batch.count);
       if (k < acc.length) accumulateBatch(acc[k], from, n, this.values, weights[k][b], batch.count);
+    }
+  }
+
+  /** Stops on a NaN/Inf sum, naming the snapshot that caused it (see non-finite.ts). */
+  private async checkFinite(segments: readonly Segment[], elements: number): Promise<void> {
+    for (let k = 0; k < this.accumulators.length; k++) {
+      if (!anyNonFinite(this.accumulators[k], 0, elements)) continue;
+      const element = firstNonFinite(this.accumulators[k], 0, elements);
+      throw await nonFiniteSourceError(this.job.sources, this.job.weights[k], segments, element, (source) => this.pool.use(source));
     }
   }
 
@@ -201,12 +208,4 @@ function windowInputBytes(segments: readonly Segment[]): number {
   let bytes = 0;
   for (const segment of segments) bytes += segment.count * DTYPE_BYTES[segment.tensor.inputDType];
   return bytes;
-}
-
-function nonFiniteError(source: TensorSource, segments: readonly Segment[], index: number, value: number): InputFileError {
-  const segment = segments.find((s) => index >= s.windowOffset && index < s.windowOffset + s.count) ?? segments[0];
-  return new InputFileError(
-    `${source.path}: tensor ${JSON.stringify(segment.tensor.name)} holds ${value} at element ${segment.start + index - segment.windowOffset}`,
-    'one non-finite snapshot would poison every output; remove the file, or pass --allow-nonfinite to proceed anyway',
-  );
 }

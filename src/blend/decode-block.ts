@@ -1,7 +1,7 @@
 /**
- * Decodes a block of a window's elements from one snapshot's raw bytes into float64, checking for
- * NaN/Inf on the way (F16/BF16: exponent bits tested with integer ORs while decoding through the
- * 65,536-entry table; F32/F64: a pass over the decoded block while it is in L1).
+ * Decodes a block of a window's elements from one snapshot's raw bytes into float64, straight from
+ * whole-buffer typed views (F16/BF16 through the 65,536-entry table), so decoding allocates
+ * nothing but subarray views.
  */
 import { bf16Table64, f16Table64 } from '../safetensors/half-floats.js';
 import { DTYPE_BYTES } from '../tensors/tensor-source.js';
@@ -28,11 +28,8 @@ export class RawBuffer {
   }
 }
 
-/**
- * Writes window elements [from, from + count) into out[0, count). Returns the window index of the
- * first non-finite value, or -1 (always -1 when `check` is false).
- */
-export function decodeBlock(segments: readonly Segment[], offsets: readonly number[], raw: RawBuffer, from: number, count: number, out: Float64Array, check: boolean): number {
+/** Writes window elements [from, from + count) of one snapshot into out[0, count). */
+export function decodeBlock(segments: readonly Segment[], offsets: readonly number[], raw: RawBuffer, from: number, count: number, out: Float64Array): void {
   let s = firstSegment(segments, from);
   let done = 0;
   while (done < count) {
@@ -41,15 +38,13 @@ export function decodeBlock(segments: readonly Segment[], offsets: readonly numb
     const n = Math.min(count - done, segment.count - inSegment);
     const dtype = segment.tensor.inputDType;
     const byte = offsets[s] + inSegment * DTYPE_BYTES[dtype];
-    let bad: number;
-    if (dtype === 'F32') bad = decodeF32(raw, byte, n, out, done, check);
-    else if (dtype === 'F16' || dtype === 'BF16') bad = decodeHalf(dtype === 'F16' ? f16Table64() : bf16Table64(), dtype === 'F16' ? 0x7c00 : 0x7f80, raw, byte, n, out, done, check);
-    else bad = decodeF64(raw, byte, n, out, done, check);
-    if (bad >= 0) return from + done + bad;
+    if (dtype === 'F32') decodeF32(raw, byte, n, out, done);
+    else if (dtype === 'F16') decodeHalf(f16Table64(), raw, byte, n, out, done);
+    else if (dtype === 'BF16') decodeHalf(bf16Table64(), raw, byte, n, out, done);
+    else decodeF64(raw, byte, n, out, done);
     done += n;
     s++;
   }
-  return -1;
 }
 
 function firstSegment(segments: readonly Segment[], element: number): number {
@@ -65,64 +60,50 @@ function firstSegment(segments: readonly Segment[], element: number): number {
   return lo;
 }
 
-function decodeF32(raw: RawBuffer, byte: number, n: number, out: Float64Array, at: number, check: boolean): number {
-  if (LITTLE_ENDIAN && byte % 4 === 0) {
-    // The built-in widening copy is about 3x faster than a JavaScript loop.
-    out.set(raw.f32.subarray(byte >>> 2, (byte >>> 2) + n), at);
+function decodeF32(raw: RawBuffer, byte: number, n: number, out: Float64Array, at: number): void {
+  // The built-in widening copy is about 3x faster than a JavaScript loop.
+  if (LITTLE_ENDIAN && byte % 4 === 0) out.set(raw.f32.subarray(byte >>> 2, (byte >>> 2) + n), at);
+  else for (let j = 0; j < n; j++) out[at + j] = raw.view.getFloat32(byte + 4 * j, true);
+}
+
+function decodeHalf(table: Float64Array, raw: RawBuffer, byte: number, n: number, out: Float64Array, at: number): void {
+  if (LITTLE_ENDIAN && byte % 2 === 0) {
+    const u16 = raw.u16;
+    const base = byte >>> 1;
+    for (let j = 0; j < n; j++) out[at + j] = table[u16[base + j]];
   } else {
-    for (let j = 0; j < n; j++) out[at + j] = raw.view.getFloat32(byte + 4 * j, true);
+    for (let j = 0; j < n; j++) out[at + j] = table[raw.view.getUint16(byte + 2 * j, true)];
   }
-  return check && anyNonFinite(out, at, n) ? firstNonFinite(out, at, n) : -1;
+}
+
+function decodeF64(raw: RawBuffer, byte: number, n: number, out: Float64Array, at: number): void {
+  if (LITTLE_ENDIAN && byte % 8 === 0) out.set(raw.f64.subarray(byte >>> 3, (byte >>> 3) + n), at);
+  else for (let j = 0; j < n; j++) out[at + j] = raw.view.getFloat64(byte + 8 * j, true);
 }
 
 /**
- * finite * 0 is +-0 and NaN * 0 or Inf * 0 is NaN, so four independent sums of v * 0 are zero exactly
- * when all values are finite (four chains hide the add latency; the block is in L1).
+ * Whether any of values[at, at + n) is NaN or +-Inf: finite * 0 is +-0, NaN * 0 and Inf * 0 are
+ * NaN, so four independent sums of v * 0 (four chains hide the add latency) are zero exactly when
+ * all values are finite.
  */
-function anyNonFinite(out: Float64Array, at: number, n: number): boolean {
+export function anyNonFinite(values: Float64Array, at: number, n: number): boolean {
   let p0 = 0;
   let p1 = 0;
   let p2 = 0;
   let p3 = 0;
   let j = 0;
   for (; j + 4 <= n; j += 4) {
-    p0 += out[at + j] * 0;
-    p1 += out[at + j + 1] * 0;
-    p2 += out[at + j + 2] * 0;
-    p3 += out[at + j + 3] * 0;
+    p0 += values[at + j] * 0;
+    p1 += values[at + j + 1] * 0;
+    p2 += values[at + j + 2] * 0;
+    p3 += values[at + j + 3] * 0;
   }
-  for (; j < n; j++) p0 += out[at + j] * 0;
+  for (; j < n; j++) p0 += values[at + j] * 0;
   return p0 + p1 + p2 + p3 !== 0;
 }
 
-function decodeHalf(table: Float64Array, exponent: number, raw: RawBuffer, byte: number, n: number, out: Float64Array, at: number, check: boolean): number {
-  if (LITTLE_ENDIAN && byte % 2 === 0) {
-    const u16 = raw.u16;
-    const base = byte >>> 1;
-    let bad = 0;
-    if (check) {
-      for (let j = 0; j < n; j++) {
-        const bits = u16[base + j];
-        out[at + j] = table[bits];
-        bad |= (bits & exponent) === exponent ? 1 : 0;
-      }
-    } else {
-      for (let j = 0; j < n; j++) out[at + j] = table[u16[base + j]];
-    }
-    return bad !== 0 ? firstNonFinite(out, at, n) : -1;
-  }
-  for (let j = 0; j < n; j++) out[at + j] = table[raw.view.getUint16(byte + 2 * j, true)];
-  return check ? firstNonFinite(out, at, n) : -1;
-}
-
-function decodeF64(raw: RawBuffer, byte: number, n: number, out: Float64Array, at: number, check: boolean): number {
-  if (LITTLE_ENDIAN && byte % 8 === 0) out.set(raw.f64.subarray(byte >>> 3, (byte >>> 3) + n), at);
-  else for (let j = 0; j < n; j++) out[at + j] = raw.view.getFloat64(byte + 8 * j, true);
-  return check && anyNonFinite(out, at, n) ? firstNonFinite(out, at, n) : -1;
-}
-
-/** Index (relative to `at`) of the first NaN or +-Inf among out[at, at + n), or -1. */
-function firstNonFinite(out: Float64Array, at: number, n: number): number {
-  for (let j = 0; j < n; j++) if (!Number.isFinite(out[at + j])) return j;
+/** Index (relative to `at`) of the first NaN or +-Inf among values[at, at + n), or -1. */
+export function firstNonFinite(values: Float64Array, at: number, n: number): number {
+  for (let j = 0; j < n; j++) if (!Number.isFinite(values[at + j])) return j;
   return -1;
 }
