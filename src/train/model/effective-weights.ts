@@ -19,7 +19,10 @@ export interface WeightRows {
 export function rowStats(w: Float32Array, out: number): WeightRows {
   const fanIn = w.length / out;
   const sq = new Float64Array(out);
-  for (let i = 0; i < w.length; i++) sq[i % out] += w[i] * w[i];
+  // Row-major with the output channel last: walk rows of `out` values (no per-element modulo).
+  for (let base = 0; base < w.length; base += out) {
+    for (let o = 0; o < out; o++) sq[o] += w[base + o] * w[base + o];
+  }
   const norms = new Float64Array(out);
   const denoms = new Float64Array(out);
   const root = Math.sqrt(fanIn);
@@ -34,15 +37,21 @@ export function rowStats(w: Float32Array, out: number): WeightRows {
 export function normalizedRows(w: Float32Array, out: number): Float32Array {
   const { denoms } = rowStats(w, out);
   const result = new Float32Array(w.length);
-  for (let i = 0; i < w.length; i++) result[i] = w[i] / denoms[i % out];
+  for (let base = 0; base < w.length; base += out) {
+    for (let o = 0; o < out; o++) result[base + o] = w[base + o] / denoms[o];
+  }
   return result;
 }
 
 /** W_hat = normalize(W) * gain / sqrt(F). */
 export function effectiveRows(w: Float32Array, rows: WeightRows, gain: number): Float32Array {
-  const scale = gain / Math.sqrt(rows.fanIn);
+  const { out, denoms } = rows;
+  const factor = new Float64Array(out);
+  for (let o = 0; o < out; o++) factor[o] = gain / Math.sqrt(rows.fanIn) / denoms[o];
   const result = new Float32Array(w.length);
-  for (let i = 0; i < w.length; i++) result[i] = (w[i] * scale) / rows.denoms[i % rows.out];
+  for (let base = 0; base < w.length; base += out) {
+    for (let o = 0; o < out; o++) result[base + o] = w[base + o] * factor[o];
+  }
   return result;
 }
 
@@ -57,7 +66,9 @@ export function effectiveRowsBackward(
   const { out, fanIn, norms, denoms } = rows;
   const root = Math.sqrt(fanIn);
   const dots = new Float64Array(out);
-  for (let i = 0; i < w.length; i++) dots[i % out] += dHat[i] * w[i];
+  for (let base = 0; base < w.length; base += out) {
+    for (let o = 0; o < out; o++) dots[o] += dHat[base + o] * w[base + o];
+  }
   const scale = new Float64Array(out);
   const radial = new Float64Array(out);
   let dGain = 0;
@@ -68,9 +79,8 @@ export function effectiveRowsBackward(
     dGain += dots[o] / (root * denoms[o]);
   }
   const dW = new Float32Array(w.length);
-  for (let i = 0; i < w.length; i++) {
-    const o = i % out;
-    dW[i] = scale[o] * (dHat[i] - w[i] * radial[o]);
+  for (let base = 0; base < w.length; base += out) {
+    for (let o = 0; o < out; o++) dW[base + o] = scale[o] * (dHat[base + o] - w[base + o] * radial[o]);
   }
   return { dW, dGain };
 }
