@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
+import { CounterRng } from '../src/train/rng.js';
 import { heunSample, noiseSchedule, SAMPLER_DEFAULTS } from '../src/train/sampler.js';
 
 describe('EDM sampler', () => {
@@ -58,5 +59,26 @@ describe('EDM sampler', () => {
     const got = result.dataSync();
     assert.ok(Math.abs(got[0] - 0.3) < 1e-5 && Math.abs(got[1] + 0.7) < 1e-5, `${got[0]}, ${got[1]}`);
     tf.dispose([target, noise, result]);
+  });
+
+  test('with the ideal denoiser of a finite data set, every sample lands on a data point', () => {
+    // D(x; sigma) = posterior mean of the points under N(x; point, sigma^2 I): the exact denoiser of
+    // an empirical distribution, so the probability-flow ODE ends on one of the points.
+    const points = [[0.8, -0.6, 0.2, 0.5], [-0.7, 0.4, -0.9, 0.1], [0.1, 0.9, 0.6, -0.8]];
+    const ideal = (x: tf.Tensor4D, sigma: number): tf.Tensor4D => tf.tidy(() => {
+      const flat = x.reshape([x.shape[0], 4]);
+      const data = tf.tensor2d(points);
+      const distances = tf.sum(tf.square(tf.sub(flat.expandDims(1), data.expandDims(0))), 2); // [N, K]
+      const weights = tf.softmax(tf.div(distances, -2 * sigma * sigma));
+      return tf.matMul(weights, data).reshape(x.shape) as tf.Tensor4D;
+    });
+    const noise = tf.tensor4d(new CounterRng([5]).fillNormal(new Float32Array(6 * 4)), [6, 2, 2, 1]);
+    const result = heunSample(ideal, noise, noiseSchedule());
+    const samples = result.arraySync().map((image) => image.flat(2) as number[]);
+    for (const sample of samples) {
+      const nearest = Math.min(...points.map((p) => Math.hypot(...p.map((v, i) => v - sample[i]))));
+      assert.ok(nearest < 1e-3, `sample ${sample.map((v) => v.toFixed(3)).join(',')} is ${nearest} from the nearest point`);
+    }
+    tf.dispose([noise, result]);
   });
 });
