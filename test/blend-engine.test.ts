@@ -109,13 +109,13 @@ function tensorOnly(source: TensorSource): TensorSource {
   return { path: source.path, tensors: source.tensors, metadata: source.metadata, read: (n, o, t) => source.read(n, o, t), close: () => source.close() };
 }
 
-async function blend(fixture: Fixture, weights: number[][], chunkElements: number, options: { dtype?: 'same' | 'f16'; wrap?: boolean; maxOpenFiles?: number } = {}): Promise<Uint8Array[]> {
+async function blend(fixture: Fixture, weights: number[][], chunkElements: number, options: { dtype?: 'same' | 'f16'; wrap?: boolean; maxOpenFiles?: number; threads?: number } = {}): Promise<Uint8Array[]> {
   const opened = await Promise.all(fixture.paths.map((path) => openSafetensors(path)));
   const sources = options.wrap ? opened.map(tensorOnly) : opened;
   const sinks = weights.map(() => new MemorySink());
   try {
     const plan = planTensors(opened[0].tensors, options.dtype ?? 'same');
-    await blendSnapshots({ sources, weights, plan, copySource: sources[SNAPSHOTS - 1], sinks, chunkElements, maxOpenFiles: options.maxOpenFiles });
+    await blendSnapshots({ sources, weights, plan, copySource: sources[SNAPSHOTS - 1], sinks, chunkElements, maxOpenFiles: options.maxOpenFiles, threads: options.threads ?? 1 });
   } finally {
     await Promise.all(opened.map((source) => source.close()));
   }
@@ -145,6 +145,15 @@ test('one target alone gives the same bytes as inside a multi-target blend, and 
   for (let k = 0; k < weights.length; k++) {
     const [alone] = await blend(fixture, [weights[k]], 4096, { wrap: true });
     assert.deepEqual(alone, together[k], `target ${k}`);
+  }
+});
+
+test('a helper thread taking half of each window changes no byte', async (t) => {
+  const fixture = await makeSnapshots(t);
+  const weights = weightRows(4);
+  for (const chunk of [5000, 3000]) {
+    const outputs = await blend(fixture, weights, chunk, { threads: 2 });
+    outputs.forEach((bytes, k) => assert.deepEqual(bytes, expectedOutput(fixture, weights[k], 'same'), `target ${k}, window ${chunk}`));
   }
 });
 

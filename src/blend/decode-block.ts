@@ -11,20 +11,22 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** A read buffer with whole-buffer typed views, so decoding allocates nothing. */
 export class RawBuffer {
+  readonly buffer: ArrayBuffer | SharedArrayBuffer;
   readonly bytes: Uint8Array;
   readonly view: DataView;
   readonly u16: Uint16Array;
   readonly f32: Float32Array;
   readonly f64: Float64Array;
 
-  constructor(byteLength: number, shared = false) {
-    const size = Math.ceil(byteLength / 8) * 8;
-    const buffer = shared ? new SharedArrayBuffer(size) : new ArrayBuffer(size);
-    this.bytes = new Uint8Array(buffer);
-    this.view = new DataView(buffer);
-    this.u16 = new Uint16Array(buffer);
-    this.f32 = new Float32Array(buffer);
-    this.f64 = new Float64Array(buffer);
+  /** A new buffer of at least `size` bytes (shared when a helper thread reads it too), or views over `size`. */
+  constructor(size: number | SharedArrayBuffer, shared = false) {
+    const rounded = typeof size === 'number' ? Math.ceil(size / 8) * 8 : 0;
+    this.buffer = typeof size !== 'number' ? size : shared ? new SharedArrayBuffer(rounded) : new ArrayBuffer(rounded);
+    this.bytes = new Uint8Array(this.buffer);
+    this.view = new DataView(this.buffer);
+    this.u16 = new Uint16Array(this.buffer);
+    this.f32 = new Float32Array(this.buffer);
+    this.f64 = new Float64Array(this.buffer);
   }
 }
 

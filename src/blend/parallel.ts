@@ -1,0 +1,66 @@
+/**
+ * The blend's second thread. When the machine has more than one core, a worker accumulates the
+ * upper half of each window while the main thread does the lower half (and keeps the I/O going).
+ * Read buffers and accumulators are SharedArrayBuffers, so a batch costs one small message each way.
+ */
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { BatchMessage, DoneMessage, InitMessage } from './blend-worker.js';
+
+export class BlendHelper {
+  private nextId = 0;
+  private readonly waiting = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
+  private failure: Error | undefined;
+
+  private constructor(private readonly worker: Worker) {
+    worker.unref();
+    worker.on('message', (message: DoneMessage) => {
+      const entry = this.waiting.get(message.id);
+      this.waiting.delete(message.id);
+      if (message.error === undefined) entry?.resolve();
+      else entry?.reject(new Error(`blend worker: ${message.error}`));
+    });
+    const fail = (error: Error): void => {
+      this.failure ??= error;
+      for (const entry of this.waiting.values()) entry.reject(this.failure);
+      this.waiting.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`blend worker exited with code ${code}`)));
+  }
+
+  /** A helper thread sharing these accumulators (which must live in SharedArrayBuffers). */
+  static start(accumulators: readonly Float64Array[]): BlendHelper {
+    // The worker file sits beside this one: .js when built. Run from source (.ts, through tsx, as
+    // the tests and the benchmark do), the worker must register tsx itself: it does not inherit
+    // the loader hooks of the main thread.
+    const extension = extname(fileURLToPath(import.meta.url));
+    const url = new URL(`./blend-worker${extension}`, import.meta.url);
+    const worker = extension === '.ts'
+      ? new Worker(`import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(url.href)}); });`, { eval: true })
+      : new Worker(url);
+    const helper = new BlendHelper(worker);
+    helper.worker.postMessage({ type: 'init', accumulators: accumulators.map((a) => a.buffer as SharedArrayBuffer) } satisfies InitMessage);
+    return helper;
+  }
+
+  run(work: Omit<BatchMessage, 'type' | 'id'>): Promise<void> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.worker.postMessage({ type: 'batch', id, ...work } satisfies BatchMessage);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.worker.removeAllListeners('exit');
+    await this.worker.terminate();
+  }
+}
+
+/** Float64 arrays over shared memory when a helper thread will write them too. */
+export function float64Arrays(count: number, length: number, shared: boolean): Float64Array[] {
+  return Array.from({ length: count }, () => new Float64Array(shared ? new SharedArrayBuffer(length * 8) : new ArrayBuffer(length * 8)));
+}
