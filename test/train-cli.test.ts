@@ -109,6 +109,9 @@ describe('ema-synth sample and evaluate on the committed run', () => {
     const trained = await runCli(['train', '--data', 'builtin:shapes', '--out', dir, '--batch', '4', '--duration', '4', '--backend', 'cpu', '--json']);
     assert.equal(trained.code, 0, trained.stderr);
     assert.equal(JSON.parse(trained.stdout).curNimg, 4);
+    const changed = await runCli(['train', '--out', dir, '--resume', '--duration', '8', '--net', 'modelChannels=16', '--backend', 'cpu']);
+    assert.equal(changed.code, 2);
+    assert.match(changed.stderr, /--resume continues the run as configured; these differ: network modelChannels \(run: 8, given: 16\)/);
     const result = await runCli(['evaluate', join(dir, 'checkpoint.safetensors'), '--backend', 'cpu']);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /this is a training checkpoint, not a snapshot/);

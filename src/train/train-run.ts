@@ -109,6 +109,10 @@ function mergeForResume(saved: TrainConfig, options: TrainRunOptions, curNimg: n
   }
   if (options.preset !== undefined && options.preset !== saved.preset) conflicts.push(`config (run: ${saved.preset}, given: ${options.preset})`);
   if (options.resolution !== undefined && options.resolution !== saved.network.resolution) conflicts.push(`resolution (run: ${saved.network.resolution}, given: ${options.resolution})`);
+  for (const [key, value] of Object.entries(options.network ?? {})) {
+    const current = (saved.network as unknown as Record<string, unknown>)[key];
+    if (JSON.stringify(value) !== JSON.stringify(current)) conflicts.push(`network ${key} (run: ${JSON.stringify(current)}, given: ${JSON.stringify(value)})`);
+  }
   if (conflicts.length > 0) {
     throw new UsageError(`--resume continues the run as configured; these differ: ${conflicts.join('; ')}`, 'only --duration, --snapshot-every and --status-every may change on resume');
   }
