@@ -35,6 +35,7 @@ export function createProgressReporter(stream: ProgressStream, options: { silent
         const eta = (total - event.curNimg) / averageRate;
         if (spinner) {
           spinner.text = `step ${event.step} · ${event.curNimg}/${total} img · ${averageRate.toFixed(1)} img/s · loss ${lastLoss.toFixed(4)} · ETA ${formatDuration(eta)}`;
+          spinner.render(); // show it now: the event loop may be busy with the next step
         }
         break;
       }
