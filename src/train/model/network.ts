@@ -38,7 +38,8 @@ export function createNetwork(config: NetworkConfig, seed: number): Network {
   for (const spec of architecture.params) {
     const size = spec.internalShape.reduce((a, b) => a * b, 1);
     const values = spec.kind === 'gain' ? new Float32Array(size) : rng.normals(size);
-    params.set(spec.name, tf.variable(tf.tensor(values, spec.internalShape, 'float32'), true));
+    // Inside tidy so the initial tensor does not keep a second reference to the variable's data.
+    params.set(spec.name, tf.tidy(() => tf.variable(tf.tensor(values, spec.internalShape, 'float32'), true)));
   }
   const buffers = new Map<string, tf.Tensor>();
   for (const spec of architecture.buffers) {
@@ -100,6 +101,10 @@ function checkImages(net: Network, x: tf.Tensor4D, sigma: tf.Tensor1D, what: str
   if (sigma.shape[0] !== n) throw new UsageError(`sigma has ${sigma.shape[0]} entries, expected ${n} (batch size)`);
 }
 
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
 /** D(x; sigma) in eval mode (no forced normalisation, no dropout), NHWC. */
 export function denoise(net: Network, x: tf.Tensor4D, sigma: tf.Tensor1D, options: StepOptions = {}): tf.Tensor4D {
   checkImages(net, x, sigma, 'x');
@@ -123,6 +128,9 @@ export function lossAndGradients(
   net: Network, y: tf.Tensor4D, sigma: tf.Tensor1D, noise: tf.Tensor4D, options: StepOptions = {},
 ): { loss: tf.Scalar; grads: Map<string, tf.Tensor> } {
   checkImages(net, y, sigma, 'y');
+  if (!sameShape(noise.shape, y.shape)) {
+    throw new UsageError(`noise has shape [${noise.shape.join(', ')}], expected the shape of y [${y.shape.join(', ')}]`);
+  }
   const weights = prepareWeights(net.architecture, net.params);
   try {
     const names = [...weights.tensors.keys()];
