@@ -18,7 +18,7 @@ import { runCli } from './train-helpers.js';
 // higher learning rate than the default so that 8 steps visibly lower the loss.
 const COMMON = ['--data', 'builtin:shapes', '--config', 'tiny', '--batch', '8', '--snapshot-every', '8', '--save-raw', '--backend', 'cpu', '--seed', '0', '--lr', '0.05',
   // Explicit schedule: the scaled defaults depend on --duration, which the two halves of the resume test differ in.
-  '--ref-batches', '1', '--rampup-images', '0'];
+  '--ref-batches', '1', '--rampup-images', '0', '--status-every', '16'];
 const STEPS = 8;
 const BATCH = 8;
 let root: string;
