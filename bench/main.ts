@@ -120,15 +120,15 @@ async function others(): Promise<OtherRow[]> {
   mkdirSync(dir);
   await writeSyntheticFolder(dir, { name: 'many', snapshots: MANY, bytesPerSnapshot: 4096, dtype: 'F32' });
   const inspect = await child(['inspect', dir]);
-  rows.push({ name: `inspect, ${MANY} files`, ms: inspect?.ms ?? null, note: inspect ? 'headers only, default grid of 28 targets' : `did not finish within ${CHILD_TIMEOUT_MS / 1000} s` });
+  rows.push({ name: `inspect, ${MANY} files`, ms: inspect?.ms ?? null, note: inspect ? `headers only, default grid of 28 targets; peak RSS ${Math.round(inspect.maxRssBytes / MB)} MB` : `did not finish within ${CHILD_TIMEOUT_MS / 1000} s` });
   rmSync(dir, { recursive: true, force: true });
   const trainBench = join(BENCH_DIR, 'train-step.ts');
   if (quick) rows.push({ name: 'train step', ms: null, note: 'skipped in --quick' });
   else if (!existsSync(trainBench)) rows.push({ name: 'train step', ms: null, note: 'bench/train-step.ts not present' });
   else {
-    const train = await spawnTimed(process.execPath, ['--import', 'tsx', trainBench], 'pipe', 600_000).catch((error: Error) => ({ timedOut: false, out: `failed: ${error.message.slice(0, 200)}` }));
+    const train = await spawnTimed(process.execPath, ['--import', 'tsx', trainBench], 'pipe', 300_000).catch((error: Error) => ({ timedOut: false, out: `failed: ${error.message.slice(0, 200)}` }));
     for (const line of train.out.trim().split('\n').filter(Boolean)) rows.push({ name: 'train step', ms: null, note: line.trim() });
-    if (train.timedOut) rows.push({ name: 'train step', ms: null, note: 'stopped after 600 s' });
+    if (train.timedOut) rows.push({ name: 'train step', ms: null, note: 'stopped after 300 s' });
   }
   return rows;
 }

@@ -19,6 +19,8 @@ export interface WriteOptions {
   readonly force: boolean;
   readonly allowNonFinite?: boolean;
   readonly chunkElements?: number;
+  /** Accumulating threads (1 or 2; default: the engine decides from the job size and cores). */
+  readonly threads?: number;
   readonly onProgress?: (bytesRead: number) => void;
   readonly signal?: AbortSignal;
 }
@@ -54,6 +56,7 @@ export async function writeReconstructions(plan: ReconstructionPlan, paths: read
       copySource: latest.source,
       sinks: writers,
       chunkElements: options.chunkElements ?? chunkElementsFor(paths.length),
+      threads: options.threads,
       allowNonFinite: options.allowNonFinite,
       onProgress: options.onProgress,
       signal: options.signal,
