@@ -18,7 +18,9 @@ import { runCli } from './train-helpers.js';
 // higher learning rate than the default so that 8 steps visibly lower the loss.
 const COMMON = ['--data', 'builtin:shapes', '--config', 'tiny', '--batch', '8', '--snapshot-every', '8', '--save-raw', '--backend', 'cpu', '--seed', '0', '--lr', '0.05',
   // Explicit schedule: the scaled defaults depend on --duration, which the two halves of the resume test differ in.
-  '--ref-batches', '1', '--rampup-images', '0', '--status-every', '16'];
+  '--ref-batches', '1', '--rampup-images', '0',
+  // Status intervals that end where the first half of the resume test ends (a run logs at its end).
+  '--status-every', '16'];
 const STEPS = 8;
 const BATCH = 8;
 let root: string;
@@ -110,6 +112,10 @@ describe('train loop', () => {
     }
     const [ca, cb] = await Promise.all([readFile(join(runA, 'checkpoint.safetensors')), readFile(join(runB, 'checkpoint.safetensors'))]);
     assert.ok(ca.equals(cb), 'final checkpoints differ (weights, Adam moments, EMAs or state)');
+    // log.jsonl agrees too, except for timing.
+    const withoutTiming = async (dir: string) => (await readFile(join(dir, 'log.jsonl'), 'utf8')).trim().split('\n')
+      .map((line) => { const { images_per_second: _, ...rest } = JSON.parse(line) as Record<string, number>; return rest; });
+    assert.deepEqual(await withoutTiming(runB), await withoutTiming(runA));
   });
 
   test('training lowers the EDM2 loss on a fixed probe batch', async () => {
