@@ -1,17 +1,20 @@
 import { strict as assert } from 'node:assert';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { sigmaRelToGamma } from '../src/phema/profile.js';
 import { openSafetensors } from '../src/safetensors/reader.js';
+import { readCheckpoint } from '../src/train/checkpoint.js';
 import { createShapesDataset } from '../src/train/data/builtin-shapes.js';
 import { loadNetworkFile } from '../src/train/load-network.js';
 import { presetConfig } from '../src/train/model/config.js';
 import { createNetwork, lossAndGradients, type Network } from '../src/train/model/network.js';
 import { CounterRng } from '../src/train/rng.js';
 import { readFloatTensors } from '../src/train/tensor-file.js';
+import { runTraining } from '../src/train/loop.js';
+import { resolveTrainConfig } from '../src/train/train-config.js';
 import { runCli } from './train-helpers.js';
 
 // Tiny config, batch 8, a snapshot (and raw weights) after every one of 8 steps, cpu backend; a
@@ -116,6 +119,30 @@ describe('train loop', () => {
     const withoutTiming = async (dir: string) => (await readFile(join(dir, 'log.jsonl'), 'utf8')).trim().split('\n')
       .map((line) => { const { images_per_second: _, ...rest } = JSON.parse(line) as Record<string, number>; return rest; });
     assert.deepEqual(await withoutTiming(runB), await withoutTiming(runA));
+  });
+
+  test('an interrupted run (abort mid status interval) resumes to the same state as the uninterrupted one', async () => {
+    const runC = join(root, 'c');
+    await mkdir(runC);
+    const config = resolveTrainConfig({
+      preset: 'tiny', data: 'builtin:shapes', resolution: 8, channels: 3, batch: BATCH, durationImages: STEPS * BATCH,
+      snapshotEveryImages: 8, statusEveryImages: 16, refLr: 0.05, refBatches: 1, rampupImages: 0, seed: 0,
+    });
+    const dataset = createShapesDataset('shapes', 8);
+    const controller = new AbortController();
+    const first = await runTraining({
+      runDir: runC, config, dataset, saveRaw: true, signal: controller.signal,
+      onEvent: (event) => { if (event.type === 'step' && event.curNimg === 3 * BATCH) controller.abort(); },
+    });
+    assert.deepEqual([first.interrupted, first.curNimg], [true, 3 * BATCH]);
+    const state = await readCheckpoint(join(runC, 'checkpoint.safetensors'));
+    assert.equal(state.interval.count, 1); // step 3 is inside the interval that ends at 32 images
+    const second = await runTraining({ runDir: runC, config, dataset, saveRaw: true, resumeFrom: state });
+    assert.deepEqual([second.interrupted, second.curNimg], [false, STEPS * BATCH]);
+    const [ca, cc] = await Promise.all([readFile(join(runA, 'checkpoint.safetensors')), readFile(join(runC, 'checkpoint.safetensors'))]);
+    assert.ok(ca.equals(cc), 'final checkpoints differ after an interruption');
+    const last = `network-snapshot-${label(STEPS * BATCH)}-0.050.safetensors`;
+    assert.ok((await readFile(join(runA, 'snapshots', last))).equals(await readFile(join(runC, 'snapshots', last))));
   });
 
   test('training lowers the EDM2 loss on a fixed probe batch', async () => {
