@@ -113,6 +113,26 @@ for (const k of [3, 1]) {
   });
 }
 
+test('normalize and mp_sum gradients equal autodiff of their plain formulas', () => {
+  tf.tidy(() => {
+    const x = tf.mul(unit([3, 4, 4, 6], 26), 2);
+    const b = unit([3, 4, 4, 6], 27);
+    const dy = unit([3, 4, 4, 6], 28);
+    for (const axes of [[3], [0, 1, 2]]) {
+      const count = axes.reduce((acc, a) => acc * x.shape[a], 1);
+      const plain = (a: tf.Tensor): tf.Tensor =>
+        tf.div(a, tf.add(tf.div(tf.sqrt(tf.sum(tf.square(a), axes, true)), Math.sqrt(count)), 1e-4));
+      assert.ok(maxRelDiff(normalize(x, axes), plain(x)) < 1e-6, `normalize forward over [${axes}]`);
+      const [ours] = tf.grads((a: tf.Tensor) => tf.sum(tf.mul(normalize(a, axes), dy)))([x]);
+      const [ref] = tf.grads((a: tf.Tensor) => tf.sum(tf.mul(plain(a), dy)))([x]);
+      assert.ok(maxRelDiff(ours, ref) < 1e-5, `normalize gradient over [${axes}]: ${maxRelDiff(ours, ref)}`);
+    }
+    const [da, db] = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.mul(mpSum(p, q, 0.3), dy)))([x, b]);
+    const scale = 1 / Math.sqrt(0.58);
+    assert.ok(maxRelDiff(da, tf.mul(dy, 0.7 * scale)) < 1e-6 && maxRelDiff(db, tf.mul(dy, 0.3 * scale)) < 1e-6, 'mp_sum');
+  });
+});
+
 test('mp_silu and nearest upsampling gradients equal autodiff of a second formulation', () => {
   tf.tidy(() => {
     const x = tf.mul(unit([2, 4, 4, 3], 16), 2) as tf.Tensor4D;

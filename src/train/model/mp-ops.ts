@@ -23,14 +23,31 @@ export function constant(value: number): tf.Scalar {
   return t;
 }
 
-/** x / (eps + rms over `axes`): eps is added to the RMS, not to the norm (section 1.1). */
+/**
+ * x / (eps + rms over `axes`): eps is added to the RMS, not to the norm (section 1.1).
+ * Written as one op with its gradient, d/dx = (dy - x (x.dy)/(d |x| sqrt(M))) / d with
+ * d = eps + |x|/sqrt(M), so the tape records one node instead of six (each with saved copies).
+ */
 export function normalize<T extends tf.Tensor>(x: T, axes: number[], eps = NORMALIZE_EPS): T {
-  return tf.tidy(() => {
-    let count = 1;
-    for (const a of axes) count *= x.shape[a];
-    const norm = tf.sqrt(tf.sum(tf.square(x), axes, true));
-    return tf.div(x, tf.add(tf.mul(norm, constant(1 / Math.sqrt(count))), constant(eps))) as T;
+  let count = 1;
+  for (const a of axes) count *= x.shape[a];
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const xi = args[0] as tf.Tensor;
+    const save = args[1] as tf.GradSaveFunc;
+    const norm = tf.sqrt(tf.sum(tf.square(xi), axes, true));
+    const denom = tf.add(tf.mul(norm, constant(1 / Math.sqrt(count))), constant(eps));
+    save([xi, norm, denom]);
+    return {
+      value: tf.div(xi, denom),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, ns, ds] = saved;
+        const dot = tf.sum(tf.mul(dy, xs), axes, true);
+        const coef = tf.div(dot, tf.mul(tf.mul(ds, ns), constant(Math.sqrt(count))));
+        return [tf.div(tf.sub(dy, tf.mul(xs, coef)), ds)];
+      },
+    };
   });
+  return op(x) as T;
 }
 
 /**
@@ -54,10 +71,19 @@ export const mpSilu = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>
   };
 }) as <T extends tf.Tensor>(x: T) => T;
 
-/** ((1-t)a + t b) / sqrt((1-t)^2 + t^2) (section 1.3). */
+/** ((1-t)a + t b) / sqrt((1-t)^2 + t^2) (section 1.3); a and b of one shape. One tape node. */
 export function mpSum<T extends tf.Tensor>(a: T, b: T, t: number): T {
   const scale = 1 / Math.sqrt((1 - t) ** 2 + t ** 2);
-  return tf.add(tf.mul(a, constant((1 - t) * scale)), tf.mul(b, constant(t * scale))) as T;
+  const wa = constant((1 - t) * scale);
+  const wb = constant(t * scale);
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [x, y] = args as tf.Tensor[];
+    return {
+      value: tf.add(tf.mul(x, wa), tf.mul(y, wb)),
+      gradFunc: (dy: tf.Tensor) => [tf.mul(dy, wa), tf.mul(dy, wb)],
+    };
+  });
+  return op(a, b) as T;
 }
 
 /** Channel concatenation [a, b] with weights that keep the joint magnitude (section 1.4). */
