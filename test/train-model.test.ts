@@ -60,6 +60,23 @@ test('at initialisation the UNet output is exactly zero, so D(x; sigma) = c_skip
   net.dispose();
 });
 
+test('denoise follows parameter changes (its cached effective weights are refreshed)', () => {
+  const net = createNetwork(NETWORK_PRESETS.tiny, 16);
+  liven(net);
+  const { y: x, sigma } = batch(2, 8, 3, 60);
+  const first = denoise(net, x, sigma).dataSync();
+  assert.deepEqual(denoise(net, x, sigma).dataSync(), first);
+  (net.params.get('unet.out_gain') as tf.Variable).assign(tf.scalar(1.7));
+  const changed = denoise(net, x, sigma).dataSync();
+  assert.notDeepEqual(changed, first);
+  // Truth: a fresh network holding the same tensors, never evaluated before.
+  const fresh = createNetwork(NETWORK_PRESETS.tiny, 99);
+  importTensors(fresh, new Map(exportTensors(net, 'all').map((t) => [t.name, t])));
+  assert.deepEqual(denoise(fresh, x, sigma).dataSync(), changed);
+  net.dispose();
+  fresh.dispose();
+});
+
 test('a seed determines the network; another seed gives another network', () => {
   const a = exportTensors(createNetwork(NETWORK_PRESETS.tiny, 5), 'all');
   const b = exportTensors(createNetwork(NETWORK_PRESETS.tiny, 5), 'all');

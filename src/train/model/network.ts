@@ -11,7 +11,7 @@ import { NetworkConfig } from './config.js';
 import { InitRng } from './init-rng.js';
 import { normalizedRows, outputChannels } from './effective-weights.js';
 import { edm2Loss, preconditionedDenoiser, PrecondOptions } from './precond.js';
-import { prepareWeights } from './weight-pass.js';
+import { prepareWeights, WeightPass } from './weight-pass.js';
 
 export interface Network {
   readonly config: NetworkConfig;
@@ -48,16 +48,19 @@ export function createNetwork(config: NetworkConfig, seed: number): Network {
     for (let i = 0; i < spec.length; i++) values[i] = 2 * Math.PI * (phases ? rng.uniform() : rng.normal());
     buffers.set(spec.name, tf.keep(tf.tensor1d(values, 'float32')));
   }
-  return {
+  const net: Network = {
     config,
     architecture,
     params,
     buffers,
     dispose() {
+      evalWeights.get(net)?.pass.dispose();
+      evalWeights.delete(net);
       for (const v of params.values()) v.dispose();
       for (const b of buffers.values()) b.dispose();
     },
   };
+  return net;
 }
 
 function lookup(map: ReadonlyMap<string, tf.Tensor>, kind: string): (name: string) => tf.Tensor {
@@ -105,18 +108,31 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
+/**
+ * The sampler and the evaluator call denoise many times with unchanged weights, so the last
+ * effective weights are kept per network until a parameter changes (assign() gives a variable a
+ * new dataId) or the network is disposed.
+ */
+const evalWeights = new WeakMap<Network, { ids: object[]; pass: WeightPass }>();
+
+function cachedWeights(net: Network): WeightPass {
+  const ids = [...net.params.values()].map((v) => v.dataId);
+  const cached = evalWeights.get(net);
+  if (cached !== undefined && cached.ids.every((id, i) => id === ids[i])) return cached.pass;
+  cached?.pass.dispose();
+  const pass = prepareWeights(net.architecture, net.params);
+  evalWeights.set(net, { ids, pass });
+  return pass;
+}
+
 /** D(x; sigma) in eval mode (no forced normalisation, no dropout), NHWC. */
 export function denoise(net: Network, x: tf.Tensor4D, sigma: tf.Tensor1D, options: StepOptions = {}): tf.Tensor4D {
   checkImages(net, x, sigma, 'x');
-  const weights = prepareWeights(net.architecture, net.params);
-  try {
-    return tf.tidy(() => preconditionedDenoiser(
-      net.architecture, lookup(weights.tensors, 'weight'), lookup(net.buffers, 'buffer'), x, sigma,
-      precondOptions(net, x.shape[0], options, false),
-    ));
-  } finally {
-    weights.dispose();
-  }
+  const weights = cachedWeights(net);
+  return tf.tidy(() => preconditionedDenoiser(
+    net.architecture, lookup(weights.tensors, 'weight'), lookup(net.buffers, 'buffer'), x, sigma,
+    precondOptions(net, x.shape[0], options, false),
+  ));
 }
 
 /**
