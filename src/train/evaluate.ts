@@ -53,14 +53,14 @@ export function evaluateDenoising(net: Network, dataset: ImageDataset, options: 
         const rng = new CounterRng([seed, RngStream.evalNoise, start + j, k]);
         for (let e = 0; e < size; e++) noisy[j * size + e] = clean[j * size + e] + sigma * rng.normal();
       }
-      const perImage = tf.tidy(() => {
-        const y = tf.tensor4d(clean, [n, resolution, resolution, channels]);
-        const x = tf.tensor4d(noisy, [n, resolution, resolution, channels]);
-        const d = denoise(net, x, tf.fill([n], sigma) as tf.Tensor1D);
-        return tf.mean(tf.square(tf.sub(d, y)), [1, 2, 3]);
-      });
+      // denoise runs outside tf.tidy: the model may cache tensors across calls.
+      const y = tf.tensor4d(clean, [n, resolution, resolution, channels]);
+      const x = tf.tensor4d(noisy, [n, resolution, resolution, channels]);
+      const sigmas = tf.fill([n], sigma) as tf.Tensor1D;
+      const d = denoise(net, x, sigmas);
+      const perImage = tf.tidy(() => tf.mean(tf.square(tf.sub(d, y)), [1, 2, 3]));
       const values = perImage.dataSync();
-      perImage.dispose();
+      tf.dispose([y, x, sigmas, d, perImage]);
       const weight = (sigma * sigma + sigmaData * sigmaData) / (sigma * sigmaData) ** 2;
       for (let j = 0; j < n; j++) totals[k] += weight * values[j];
     });

@@ -43,10 +43,12 @@ export async function sampleRun(options: SampleOptions): Promise<{ out: string; 
         for (let e = 0; e < size; e++) noiseData[j * size + e] = rng.normal();
       }
       const noise = tf.tensor4d(noiseData, [n, resolution, resolution, channels]);
-      const result = heunSample(
-        (x, sigma) => denoise(net, x, tf.fill([n], sigma) as tf.Tensor1D),
-        noise, schedule,
-      );
+      const result = heunSample((x, sigma) => {
+        const sigmas = tf.fill([n], sigma) as tf.Tensor1D;
+        const denoised = denoise(net, x, sigmas);
+        sigmas.dispose();
+        return denoised;
+      }, noise, schedule);
       images.set(result.dataSync() as Float32Array, start * size);
       tf.dispose([noise, result]);
     }

@@ -41,18 +41,26 @@ export type Denoiser = (x: tf.Tensor4D, sigma: number) => tf.Tensor4D;
  */
 export function heunSample(denoiser: Denoiser, noise: tf.Tensor4D, schedule: Float64Array): tf.Tensor4D {
   const steps = schedule.length - 1;
+  // The denoiser is called outside tf.tidy: a model may cache tensors across calls, which an
+  // enclosing tidy would dispose. Everything else is disposed by hand.
   let x = tf.mul(noise, schedule[0]) as tf.Tensor4D;
   for (let i = 0; i < steps; i++) {
     const tCur = schedule[i];
     const tNext = schedule[i + 1];
-    const next = tf.tidy(() => {
-      const d = tf.div(tf.sub(x, denoiser(x, tCur)), tCur);
-      const euler = tf.add(x, tf.mul(d, tNext - tCur)) as tf.Tensor4D;
-      if (i === steps - 1) return euler;
-      const d2 = tf.div(tf.sub(euler, denoiser(euler, tNext)), tNext);
-      return tf.add(x, tf.mul(tf.add(d, d2), 0.5 * (tNext - tCur))) as tf.Tensor4D;
-    });
-    x.dispose();
+    const denoised = denoiser(x, tCur);
+    const d = tf.tidy(() => tf.div(tf.sub(x, denoised), tCur)) as tf.Tensor4D;
+    denoised.dispose();
+    const euler = tf.tidy(() => tf.add(x, tf.mul(d, tNext - tCur))) as tf.Tensor4D;
+    let next = euler;
+    if (i < steps - 1) {
+      const denoised2 = denoiser(euler, tNext);
+      next = tf.tidy(() => {
+        const d2 = tf.div(tf.sub(euler, denoised2), tNext);
+        return tf.add(x, tf.mul(tf.add(d, d2), 0.5 * (tNext - tCur))) as tf.Tensor4D;
+      });
+      tf.dispose([denoised2, euler]);
+    }
+    tf.dispose([d, x]);
     x = next;
   }
   return x;
