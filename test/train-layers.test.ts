@@ -113,7 +113,7 @@ for (const k of [3, 1]) {
   });
 }
 
-test('normalize and mp_sum gradients equal autodiff of their plain formulas', () => {
+test('normalize, mp_sum and mp_cat gradients equal autodiff of their plain formulas', () => {
   tf.tidy(() => {
     const x = tf.mul(unit([3, 4, 4, 6], 26), 2);
     const b = unit([3, 4, 4, 6], 27);
@@ -130,6 +130,14 @@ test('normalize and mp_sum gradients equal autodiff of their plain formulas', ()
     const [da, db] = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.mul(mpSum(p, q, 0.3), dy)))([x, b]);
     const scale = 1 / Math.sqrt(0.58);
     assert.ok(maxRelDiff(da, tf.mul(dy, 0.7 * scale)) < 1e-6 && maxRelDiff(db, tf.mul(dy, 0.3 * scale)) < 1e-6, 'mp_sum');
+    // mp_cat against autodiff of concat of scaled inputs (weights of section 1.4 for 6 + 2 channels).
+    const c = unit([3, 4, 4, 2], 29) as tf.Tensor4D;
+    const dyCat = unit([3, 4, 4, 8], 30);
+    const [wa, wb] = [Math.sqrt(8 / 12), Math.sqrt(8 / 4)];
+    const [ca, cb] = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.mul(mpCat(p as tf.Tensor4D, q as tf.Tensor4D, 0.5), dyCat)))([x, c]);
+    const [ra, rb] = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.mul(tf.concat([tf.mul(p, wa), tf.mul(q, wb)], 3), dyCat)))([x, c]);
+    assert.ok(maxRelDiff(mpCat(x as tf.Tensor4D, c, 0.5), tf.concat([tf.mul(x, wa), tf.mul(c, wb)], 3)) < 1e-6, 'mp_cat forward');
+    assert.ok(maxRelDiff(ca, ra) < 1e-6 && maxRelDiff(cb, rb) < 1e-6, 'mp_cat gradient');
   });
 });
 

@@ -86,14 +86,24 @@ export function mpSum<T extends tf.Tensor>(a: T, b: T, t: number): T {
   return op(a, b) as T;
 }
 
-/** Channel concatenation [a, b] with weights that keep the joint magnitude (section 1.4). */
+/** Channel concatenation [a, b] with weights that keep the joint magnitude (section 1.4). One tape node. */
 export function mpCat(a: tf.Tensor4D, b: tf.Tensor4D, t: number): tf.Tensor4D {
   const na = a.shape[3];
   const nb = b.shape[3];
   const k = Math.sqrt((na + nb) / ((1 - t) ** 2 + t ** 2));
-  const wa = (k * (1 - t)) / Math.sqrt(na);
-  const wb = (k * t) / Math.sqrt(nb);
-  return tf.concat([tf.mul(a, constant(wa)) as tf.Tensor4D, tf.mul(b, constant(wb)) as tf.Tensor4D], 3);
+  const wa = constant((k * (1 - t)) / Math.sqrt(na));
+  const wb = constant((k * t) / Math.sqrt(nb));
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [x, y] = args as tf.Tensor4D[];
+    return {
+      value: tf.concat([tf.mul(x, wa) as tf.Tensor4D, tf.mul(y, wb) as tf.Tensor4D], 3),
+      gradFunc: (dy: tf.Tensor4D) => {
+        const [da, db] = tf.split(dy, [na, nb], 3);
+        return [tf.mul(da, wa), tf.mul(db, wb)];
+      },
+    };
+  });
+  return op(a, b) as tf.Tensor4D;
 }
 
 /** sqrt(2) cos(s * freqs + phases) for per-sample scalars s [N] -> [N, C] (section 1.5). */
