@@ -73,6 +73,12 @@ test('denoise follows parameter changes (its cached effective weights are refres
   const fresh = createNetwork(NETWORK_PRESETS.tiny, 99);
   importTensors(fresh, new Map(exportTensors(net, 'all').map((t) => [t.name, t])));
   assert.deepEqual(denoise(fresh, x, sigma).dataSync(), changed);
+  // Callers may wrap denoise in tf.tidy; a cache filled inside one must survive it.
+  (net.params.get('unet.out_gain') as tf.Variable).assign(tf.scalar(0.4));
+  const inTidy = (): Float32Array => tf.tidy(() => tf.mul(denoise(net, x, sigma), 1)).dataSync() as Float32Array;
+  const once = inTidy();
+  assert.notDeepEqual(once, changed);
+  assert.deepEqual(inTidy(), once);
   net.dispose();
   fresh.dispose();
 });

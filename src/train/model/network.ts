@@ -118,9 +118,13 @@ const evalWeights = new WeakMap<Network, { ids: object[]; pass: WeightPass }>();
 function cachedWeights(net: Network): WeightPass {
   const ids = [...net.params.values()].map((v) => v.dataId);
   const cached = evalWeights.get(net);
-  if (cached !== undefined && cached.ids.every((id, i) => id === ids[i])) return cached.pass;
+  const fresh = cached !== undefined && cached.ids.every((id, i) => id === ids[i])
+    && [...cached.pass.tensors.values()].every((t) => !t.isDisposed);
+  if (fresh) return cached.pass;
   cached?.pass.dispose();
   const pass = prepareWeights(net.architecture, net.params);
+  // Kept: a caller's enclosing tf.tidy must not dispose the cache.
+  for (const t of pass.tensors.values()) tf.keep(t);
   evalWeights.set(net, { ids, pass });
   return pass;
 }
