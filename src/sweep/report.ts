@@ -1,4 +1,4 @@
-import type { SweepRecord, TargetStatus } from './results-store.js';
+import type { SweepRecord } from './results-store.js';
 import { latestByTarget } from './results-store.js';
 import { roundSigmaRel } from './sigma-rel-key.js';
 
@@ -7,17 +7,9 @@ import { roundSigmaRel } from './sigma-rel-key.js';
  * renderSweepJson() turn it into text for stdout. Nothing here writes anywhere.
  */
 
-export interface SweepTarget {
-  readonly sigma_rel: number;
-  readonly gamma: number;
-  readonly time: number;
-  readonly fit_error: number | null;
-  readonly metric: number | null;
-  readonly checkpoint: string | null;
-  readonly status: TargetStatus;
-  readonly reason: string | null;
+/** A target as reported: its latest record, with the phase always stated. */
+export interface SweepTarget extends Omit<SweepRecord, 'phase'> {
   readonly phase: 'grid' | 'refine';
-  readonly stderr_tail?: string;
 }
 
 export interface SweepBest {
