@@ -124,3 +124,20 @@ test('a missing or read-only output folder is a clear error before any work', as
   assert.equal(denied.code, 1);
   assert.match(denied.stderr, /permission denied/i);
 });
+
+test('SIGINT during a sweep\'s evaluations stops the commands, keeps finished results, exits 130', async (t) => {
+  const dir = makeTempDir(t);
+  const marker = join(dir, 'started');
+  const command = `touch ${marker} && sleep 30 && echo 1`;
+  const child = spawn(process.execPath, [BIN, 'sweep', F32_DIR, '--sigma-rel', '0.05,0.1', '--eval-cmd', command, '--out-dir', join(dir, 'out')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const closed = new Promise<number | null>((resolve) => child.once('close', (status) => resolve(status)));
+  const deadline = Date.now() + 30_000;
+  while (!readdirSync(dir).includes('started') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const sent = Date.now();
+  child.kill('SIGINT');
+  assert.equal(await closed, 130, stderr);
+  assert.ok(Date.now() - sent < 10_000, 'the 30 s evaluation was stopped, not waited for');
+  assert.ok(readdirSync(join(dir, 'out')).every((name) => !name.includes('.ema-synth-tmp-')), 'no temporary files');
+});
