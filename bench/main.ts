@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --json] [-- --repeats N] [-- --large]`: reconstruct and sweep
+ * `npm run bench [-- --quick] [-- --json | --markdown] [-- --repeats N] [-- --large]`: reconstruct and sweep
  * throughput against raw I/O (issue 6), on synthetic snapshot folders generated in a temporary
  * folder that is removed at the end, on error and on Ctrl-C. Measure on an idle machine.
  */
@@ -8,7 +8,7 @@ import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { catMs, ddWriteMs, spawnTimed, syncAndDropCaches } from './baseline.js';
-import { median, renderTable, type BlendRow, type OtherRow } from './report.js';
+import { median, renderMarkdown, renderTable, type BlendRow, type OtherRow } from './report.js';
 import { writeSyntheticFolder, type SyntheticCase } from './synthetic-snapshots.js';
 import { verifyOutputs, type VerifyResult } from './verify-output.js';
 
@@ -17,6 +17,7 @@ const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const json = argv.includes('--json');
 const large = argv.includes('--large');
+const markdown = argv.includes('--markdown');
 const repeatsArg = argv.indexOf('--repeats');
 const repeats = repeatsArg >= 0 ? Number(argv[repeatsArg + 1]) : quick ? 1 : 3;
 const log = (line: string): void => { (json ? process.stderr : process.stdout).write(`${line}\n`); };
@@ -41,6 +42,8 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) proce
 
 function sigmaList(k: number): string {
   // Distinct at 3 decimals (output names show sigma_rel that way).
+  // K = 1 asks for a length between the two tracked ones (0.05 would be one snapshot copied).
+  if (k === 1) return '0.080';
   return Array.from({ length: k }, (_, j) => (0.05 + j * (k > 8 ? 0.003 : 0.01)).toFixed(3)).join(',');
 }
 
@@ -148,7 +151,7 @@ async function main(): Promise<void> {
   if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else {
     log('');
-    log(renderTable(rows, other));
+    log(markdown ? renderMarkdown(rows, other) : renderTable(rows, other));
     for (const check of checks) log(`check: ${check}`);
     log(`cold cache: ${result.cold}`);
     log(`load average at end: ${result.machine.loadAverageAtEnd.join(' ')}`);

@@ -51,3 +51,18 @@ export function median(values: readonly number[]): number {
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
+
+/** The same table as Markdown, for BENCHMARKS.md (`npm run bench -- --markdown`). */
+export function renderMarkdown(rows: readonly BlendRow[], others: readonly OtherRow[]): string {
+  const out = [
+    '| case | cache | K | read GB | wall s | cpu s | GB/s | cat s | dd K outputs s | ratio | peak RSS |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rows.map((r) => `| ${r.case} | ${r.cache} | ${r.targets} | ${(r.inputBytes / 1e9).toFixed(2)} | ${(r.wallMs / 1000).toFixed(2)} | ${(r.cpuMs / 1000).toFixed(2)} | `
+      + `${throughput(r).toFixed(2)} | ${(r.readMs / 1000).toFixed(2)} | ${(r.writeMs / 1000).toFixed(2)} | ${ratio(r).toFixed(1)}x | ${Math.round(r.peakRssBytes / 2 ** 20)} MB |`),
+    '',
+    '| other | time | note |',
+    '| --- | ---: | --- |',
+    ...others.map((o) => `| ${o.name} | ${o.ms === null ? '-' : `${(o.ms / 1000).toFixed(2)} s`} | ${o.note.replace(/\|/g, '\\|')} |`),
+  ];
+  return `${out.join('\n')}\n`;
+}
