@@ -173,6 +173,11 @@ test('a NaN in a snapshot stops the blend naming the file, the tensor and the el
   });
 });
 
+test('a NaN met by the helper thread (upper half of a window) is named too', async (t) => {
+  const fixture = await makeSnapshots(t, { snapshot: 3, tensor: 6, element: 2400 });
+  await assert.rejects(blend(fixture, weightRows(2), 5000, { threads: 2 }), /s3\.safetensors: tensor "g\.f32" holds NaN at element 2400/);
+});
+
 test('with fewer open files allowed than snapshots, sources are closed and reopened and results do not change', async (t) => {
   const fixture = await makeSnapshots(t);
   const weights = weightRows(1);

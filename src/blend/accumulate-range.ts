@@ -5,7 +5,7 @@
  * each element's sum is formed by one thread in snapshot order, so the split changes no bit.
  */
 import { accumulateBatch, accumulatePair } from './accumulate.js';
-import { decodeBlock, type RawBuffer } from './decode-block.js';
+import { anyNonFinite, decodeBlock, firstNonFinite, type RawBuffer } from './decode-block.js';
 import type { Segment } from './windows.js';
 
 /** Elements per cache block: 8 decoded float64 blocks of 8 KiB stay in L1/L2 (measured best of 256 to 4096). */
@@ -25,9 +25,18 @@ export interface RangeWork {
   readonly weights: readonly Float64Array[];
   readonly from: number;
   readonly to: number;
+  /** The last batch of the window: check each block's sums for NaN/Inf while they are in cache. */
+  readonly check: boolean;
 }
 
-export function accumulateRange(work: RangeWork, values: readonly Float64Array[]): void {
+/** Where a sum first became NaN or +-Inf: the target and the window element. */
+export interface NonFiniteAt {
+  readonly target: number;
+  readonly element: number;
+}
+
+/** Accumulates the batch over [from, to); with `check`, returns the first non-finite sum (and stops). */
+export function accumulateRange(work: RangeWork, values: readonly Float64Array[]): NonFiniteAt | undefined {
   const { segments, offsets, raw, count, accumulators: acc, weights } = work;
   for (let from = work.from; from < work.to; from += BLOCK) {
     const n = Math.min(BLOCK, work.to - from);
@@ -35,5 +44,10 @@ export function accumulateRange(work: RangeWork, values: readonly Float64Array[]
     let k = 0;
     for (; k + 2 <= acc.length; k += 2) accumulatePair(acc[k], acc[k + 1], from, n, values, weights[k], weights[k + 1], count);
     if (k < acc.length) accumulateBatch(acc[k], from, n, values, weights[k], count);
+    if (!work.check) continue;
+    for (let target = 0; target < acc.length; target++) {
+      if (anyNonFinite(acc[target], from, n)) return { target, element: from + firstNonFinite(acc[target], from, n) };
+    }
   }
+  return undefined;
 }

@@ -4,7 +4,7 @@
  * when done. It does no I/O.
  */
 import { parentPort } from 'node:worker_threads';
-import { accumulateRange, BLOCK, type SegmentShape } from './accumulate-range.js';
+import { accumulateRange, BLOCK, type NonFiniteAt, type SegmentShape } from './accumulate-range.js';
 import { RawBuffer } from './decode-block.js';
 
 export interface InitMessage {
@@ -22,10 +22,12 @@ export interface BatchMessage {
   readonly count: number;
   readonly from: number;
   readonly to: number;
+  readonly check: boolean;
 }
 
 export interface DoneMessage {
   readonly id: number;
+  readonly nonFinite?: NonFiniteAt;
   readonly error?: string;
 }
 
@@ -49,8 +51,8 @@ parentPort?.on('message', (message: InitMessage | BatchMessage) => {
     return;
   }
   try {
-    accumulateRange({ ...message, raw: message.buffers.map(view), accumulators }, values);
-    parentPort!.postMessage({ id: message.id } satisfies DoneMessage);
+    const nonFinite = accumulateRange({ ...message, raw: message.buffers.map(view), accumulators }, values);
+    parentPort!.postMessage({ id: message.id, nonFinite } satisfies DoneMessage);
   } catch (error) {
     parentPort!.postMessage({ id: message.id, error: String((error as Error)?.stack ?? error) } satisfies DoneMessage);
   }

@@ -15,9 +15,9 @@ import { availableParallelism } from 'node:os';
 import { HandlePool } from '../io/handle-pool.js';
 import { encodeFloats } from '../safetensors/dtype-convert.js';
 import { DTYPE_BYTES, type TensorSource } from '../tensors/tensor-source.js';
-import { accumulateRange, BLOCK, type RangeWork, type SegmentShape } from './accumulate-range.js';
+import { accumulateRange, BLOCK, type NonFiniteAt, type RangeWork, type SegmentShape } from './accumulate-range.js';
 import type { PlannedTensor } from './blend-plan.js';
-import { anyNonFinite, firstNonFinite, RawBuffer } from './decode-block.js';
+import { RawBuffer } from './decode-block.js';
 import { nonFiniteSourceError } from './non-finite.js';
 import { BlendHelper, float64Arrays } from './parallel.js';
 import { planSourceReads, readBufferBytes, type SourceReads } from './read-plan.js';
@@ -117,16 +117,20 @@ class BlendEngine {
     for (const accumulator of this.accumulators) accumulator.fill(0, 0, elements);
     const bufferBytes = readBufferBytes(segments);
     let bytesRead = 0;
+    let nonFinite: NonFiniteAt | undefined;
     let pending: Promise<Batch> | undefined = this.track(this.startBatch(0, segments, bufferBytes));
     for (let b = 0; pending !== undefined; b++) {
       const batch: Batch = await pending;
       await batch.done;
       const next: number = batch.first + batch.count;
       pending = next < sources.length ? this.track(this.startBatch(next, segments, bufferBytes)) : undefined;
-      await this.accumulate(b, batch, segments, elements);
+      nonFinite = await this.accumulate(b, batch, segments, elements, pending === undefined && !this.job.allowNonFinite);
       bytesRead += batch.count * windowInputBytes(segments);
     }
-    if (!this.job.allowNonFinite) await this.checkFinite(segments, elements);
+    if (nonFinite !== undefined) {
+      const { target, element } = nonFinite;
+      throw await nonFiniteSourceError(this.job.sources, this.job.weights[target], segments, element, (source) => this.pool.use(source));
+    }
     await this.writeWindow(segments);
     return bytesRead;
   }
@@ -167,34 +171,26 @@ class BlendEngine {
     return { first, count, reads, done };
   }
 
-  /** Accumulates one batch into every target; with a helper thread, each takes half of the window. */
-  private async accumulate(b: number, batch: Batch, segments: readonly Segment[], elements: number): Promise<void> {
+  /**
+   * Accumulates one batch into every target; with a helper thread, each takes half of the window.
+   * With `check` (last batch), returns the first NaN/Inf sum (non-finite.ts explains why sums).
+   */
+  private async accumulate(b: number, batch: Batch, segments: readonly Segment[], elements: number, check: boolean): Promise<NonFiniteAt | undefined> {
     const raw = this.raw[(batch.first / BATCH) % 2].slice(0, batch.count);
     const work: RangeWork = {
       segments, offsets: batch.reads.map((r) => r.segmentOffsets), raw, count: batch.count,
-      accumulators: this.accumulators, weights: this.weightBatches.map((w) => w[b]), from: 0, to: elements,
+      accumulators: this.accumulators, weights: this.weightBatches.map((w) => w[b]), from: 0, to: elements, check,
     };
     const split = Math.ceil(elements / 2 / BLOCK) * BLOCK;
-    if (this.helper === undefined || split >= elements) {
-      accumulateRange(work, this.values);
-      return;
-    }
+    if (this.helper === undefined || split >= elements) return accumulateRange(work, this.values);
     const shapes: SegmentShape[] = segments.map((s) => ({ windowOffset: s.windowOffset, count: s.count, tensor: { inputDType: s.tensor.inputDType } }));
     const remote = this.track(this.helper.run({
       segments: shapes, offsets: work.offsets, buffers: raw.map((r) => r.buffer as SharedArrayBuffer),
-      weights: work.weights.map((w) => w.slice()), count: batch.count, from: split, to: elements,
+      weights: work.weights.map((w) => w.slice()), count: batch.count, from: split, to: elements, check,
     }));
-    accumulateRange({ ...work, to: split }, this.values);
-    await remote;
-  }
-
-  /** Stops on a NaN/Inf sum, naming the snapshot that caused it (see non-finite.ts). */
-  private async checkFinite(segments: readonly Segment[], elements: number): Promise<void> {
-    for (let k = 0; k < this.accumulators.length; k++) {
-      if (!anyNonFinite(this.accumulators[k], 0, elements)) continue;
-      const element = firstNonFinite(this.accumulators[k], 0, elements);
-      throw await nonFiniteSourceError(this.job.sources, this.job.weights[k], segments, element, (source) => this.pool.use(source));
-    }
+    const lower = accumulateRange({ ...work, to: split }, this.values);
+    const upper = await remote;
+    return lower ?? upper;
   }
 
   /** Encodes each target's window and starts its write; a target's buffer is reused only after its previous write finished. */

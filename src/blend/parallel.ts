@@ -6,11 +6,12 @@
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { NonFiniteAt } from './accumulate-range.js';
 import type { BatchMessage, DoneMessage, InitMessage } from './blend-worker.js';
 
 export class BlendHelper {
   private nextId = 0;
-  private readonly waiting = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
+  private readonly waiting = new Map<number, { resolve: (result: NonFiniteAt | undefined) => void; reject: (error: Error) => void }>();
   private failure: Error | undefined;
 
   private constructor(private readonly worker: Worker) {
@@ -18,7 +19,7 @@ export class BlendHelper {
     worker.on('message', (message: DoneMessage) => {
       const entry = this.waiting.get(message.id);
       this.waiting.delete(message.id);
-      if (message.error === undefined) entry?.resolve();
+      if (message.error === undefined) entry?.resolve(message.nonFinite);
       else entry?.reject(new Error(`blend worker: ${message.error}`));
     });
     const fail = (error: Error): void => {
@@ -45,10 +46,11 @@ export class BlendHelper {
     return helper;
   }
 
-  run(work: Omit<BatchMessage, 'type' | 'id'>): Promise<void> {
+  /** Runs one batch on the worker; resolves with the first non-finite sum it found, if checking. */
+  run(work: Omit<BatchMessage, 'type' | 'id'>): Promise<NonFiniteAt | undefined> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     const id = this.nextId++;
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<NonFiniteAt | undefined>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
       this.worker.postMessage({ type: 'batch', id, ...work } satisfies BatchMessage);
     });
