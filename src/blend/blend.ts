@@ -3,7 +3,7 @@
  * pass over the snapshots. Memory is bounded by targets x window, whatever the model size.
  *
  * Per window of elements, snapshots are read in batches of 8 (one coalesced read per snapshot; the
- * next batch is read while the current one is accumulated). The accumulation runs over blocks of a
+ * next batch, or the next window's first batch, is read while the current one is accumulated). The accumulation runs over blocks of a
  * few thousand elements that stay in the CPU cache: each snapshot's block is decoded to float64
  * once, then every target adds the batch with its running sum held in a register. Per element the
  * sum is `acc += w * v` one snapshot at a time in ascending order, exactly as a plain loop, so the
@@ -61,9 +61,10 @@ export async function blendSnapshots(job: BlendJob): Promise<{ bytesRead: number
   try {
     engine.startHelper();
     let bytesRead = 0;
-    for (const window of planWindows(job.plan, job.chunkElements)) {
+    const windows = [...planWindows(job.plan, job.chunkElements)];
+    for (const [w, window] of windows.entries()) {
       job.signal?.throwIfAborted();
-      bytesRead += window.mode === 'copy' ? await engine.copyWindow(window) : await engine.blendWindow(window);
+      bytesRead += window.mode === 'copy' ? await engine.copyWindow(window) : await engine.blendWindow(window, windows[w + 1]);
       job.onProgress?.(bytesRead);
     }
     await engine.flushWrites();
@@ -77,6 +78,7 @@ interface Batch {
   readonly first: number;
   readonly count: number;
   readonly reads: readonly SourceReads[];
+  readonly raw: readonly RawBuffer[];
   readonly done: Promise<void>;
 }
 
@@ -92,6 +94,10 @@ class BlendEngine {
   private readonly weightBatches: Float64Array[][];
   private readonly writes: Promise<void>[];
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** Batches alternate between the two buffer sets, across windows too. */
+  private batchCount = 0;
+  /** The next window's first batch, read while the current window's last batch is accumulated. */
+  private prefetched: { readonly window: Window; readonly batch: Promise<Batch> } | undefined;
 
   constructor(private readonly job: BlendJob) {
     const targets = job.sinks.length;
@@ -111,19 +117,23 @@ class BlendEngine {
     if (this.parallel) this.helper = BlendHelper.start(this.accumulators);
   }
 
-  async blendWindow(window: Window): Promise<number> {
+  async blendWindow(window: Window, next: Window | undefined): Promise<number> {
     const { segments, elements } = window;
     const sources = this.job.sources;
     for (const accumulator of this.accumulators) accumulator.fill(0, 0, elements);
     const bufferBytes = readBufferBytes(segments);
     let bytesRead = 0;
     let nonFinite: NonFiniteAt | undefined;
-    let pending: Promise<Batch> | undefined = this.track(this.startBatch(0, segments, bufferBytes));
+    let pending: Promise<Batch> | undefined = this.prefetched?.window === window ? this.prefetched.batch : this.track(this.startBatch(0, segments, bufferBytes));
+    this.prefetched = undefined;
     for (let b = 0; pending !== undefined; b++) {
       const batch: Batch = await pending;
       await batch.done;
-      const next: number = batch.first + batch.count;
-      pending = next < sources.length ? this.track(this.startBatch(next, segments, bufferBytes)) : undefined;
+      const following: number = batch.first + batch.count;
+      pending = following < sources.length ? this.track(this.startBatch(following, segments, bufferBytes)) : undefined;
+      if (pending === undefined && next?.mode === 'blend') {
+        this.prefetched = { window: next, batch: this.track(this.startBatch(0, next.segments, readBufferBytes(next.segments))) };
+      }
       nonFinite = await this.accumulate(b, batch, segments, elements, pending === undefined && !this.job.allowNonFinite);
       bytesRead += batch.count * windowInputBytes(segments);
     }
@@ -156,10 +166,10 @@ class BlendEngine {
     await this.helper?.close();
   }
 
-  /** Issues the reads of sources [first, first + 8) into the buffer set of batch parity. */
+  /** Issues the reads of sources [first, first + 8) into the buffer set not used by the previous batch. */
   private async startBatch(first: number, segments: readonly Segment[], bufferBytes: number): Promise<Batch> {
     const count = Math.min(BATCH, this.job.sources.length - first);
-    const set = this.raw[(first / BATCH) % 2];
+    const set = this.raw[this.batchCount++ % 2];
     const reads: SourceReads[] = [];
     for (let j = 0; j < count; j++) {
       const source = this.job.sources[first + j];
@@ -167,8 +177,9 @@ class BlendEngine {
       reads.push(planSourceReads(source, segments));
       if (set[j] === undefined || set[j].bytes.byteLength < bufferBytes) set[j] = new RawBuffer(bufferBytes, this.helper !== undefined);
     }
-    const done = this.track(Promise.all(reads.map((plan, j) => plan.read(set[j].bytes))).then(() => undefined));
-    return { first, count, reads, done };
+    const raw = set.slice(0, count);
+    const done = this.track(Promise.all(reads.map((plan, j) => plan.read(raw[j].bytes))).then(() => undefined));
+    return { first, count, reads, raw, done };
   }
 
   /**
@@ -176,7 +187,7 @@ class BlendEngine {
    * With `check` (last batch), returns the first NaN/Inf sum (non-finite.ts explains why sums).
    */
   private async accumulate(b: number, batch: Batch, segments: readonly Segment[], elements: number, check: boolean): Promise<NonFiniteAt | undefined> {
-    const raw = this.raw[(batch.first / BATCH) % 2].slice(0, batch.count);
+    const raw = batch.raw;
     const work: RangeWork = {
       segments, offsets: batch.reads.map((r) => r.segmentOffsets), raw, count: batch.count,
       accumulators: this.accumulators, weights: this.weightBatches.map((w) => w[b]), from: 0, to: elements, check,
