@@ -25,21 +25,21 @@ export function profileSelfInnerProduct(p: Profile): number {
 }
 
 /**
- * Gram matrix A_ij = <p_i, p_j> as row arrays. Only the upper triangle is computed and mirrored:
+ * Gram matrix A_ij = <p_i, p_j>, row-major n x n. Only the upper triangle is computed and mirrored:
  * entry-by-entry evaluation rounds (a/b)^g and (b/a)^-g differently, which would make A slightly
  * asymmetric and defeat symmetric solvers.
  */
-export function gramMatrix(profiles: readonly Profile[]): number[][] {
+export function gramMatrix(profiles: readonly Profile[]): Float64Array {
   const n = profiles.length;
-  const rows = Array.from({ length: n }, () => new Array<number>(n).fill(0));
+  const a = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
     for (let j = i; j < n; j++) {
       const value = profileInnerProduct(profiles[i], profiles[j]);
-      rows[i][j] = value;
-      rows[j][i] = value;
+      a[i * n + j] = value;
+      a[j * n + i] = value;
     }
   }
-  return rows;
+  return a;
 }
 
 /** B_ij = <p_i, target_j>: one row per snapshot, one column per target. */

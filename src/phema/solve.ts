@@ -3,9 +3,10 @@
  * r_j at one time T, find X minimising ||sum_i X_ij p_i - r_j|| for every j at once, then normalise
  * each column to sum to 1.
  */
-import { CholeskyDecomposition, LuDecomposition, Matrix } from 'ml-matrix';
+import { LuDecomposition, Matrix } from 'ml-matrix';
 import { NumericalError } from '../errors.js';
-import { conditionNumber } from './condition.js';
+import { choleskyFactor, choleskySolveInPlace } from './cholesky.js';
+import { conditionNumber, type InverseOperator } from './condition.js';
 import { fitError } from './fit-error.js';
 import { crossMatrix, gramMatrix, profileSelfInnerProduct, type Profile } from './inner-product.js';
 
@@ -41,7 +42,7 @@ export function solveCoefficients(
 
   const gram = gramMatrix(scaled);
   const cross = crossMatrix(scaled, targets);
-  const { solution, method } = solveSymmetricSystem(gram, cross);
+  const { solution, method, applyInverse } = solveSymmetricSystem(gram, cross);
 
   const n = snapshots.length;
   const coefficients = Array.from({ length: n }, () => new Array<number>(targets.length).fill(0));
@@ -68,7 +69,7 @@ export function solveCoefficients(
     sumAbsCoefficients.push(sumAbs);
     fitErrors.push(fitError(gram, column, cross.map((row) => row[j]), profileSelfInnerProduct(target)));
   });
-  return { coefficients, rawColumnSums, fitErrors, sumAbsCoefficients, condition: conditionNumber(gram), method };
+  return { coefficients, rawColumnSums, fitErrors, sumAbsCoefficients, condition: conditionNumber(gram, n, applyInverse), method };
 }
 
 function checkSnapshots(snapshots: readonly Profile[], targetTime: number): void {
@@ -91,32 +92,43 @@ function checkSnapshots(snapshots: readonly Profile[], targetTime: number): void
 }
 
 /**
- * Solves A X = B for symmetric positive definite A. A is first equilibrated (D A D with
- * D = diag(A)^-1/2), which removes the spread in scale between early and late snapshots; Cholesky
- * is tried first and LU with partial pivoting is the fallback when rounding makes A lose
- * definiteness. ml-matrix's own errors are put in our words.
+ * Solves A X = B for symmetric positive definite A (row-major n x n). A is first equilibrated
+ * (S = D A D with D = diag(A)^-1/2), which removes the spread in scale between early and late
+ * snapshots; Cholesky is tried first and LU with partial pivoting (ml-matrix) is the fallback when
+ * rounding makes A lose definiteness. ml-matrix's own errors are put in our words. Also returns
+ * A^-1 as an operator, for the condition number.
  */
-function solveSymmetricSystem(gram: number[][], cross: number[][]): { solution: number[][]; method: 'cholesky' | 'lu' } {
-  const n = gram.length;
-  const d = gram.map((row, i) => 1 / Math.sqrt(row[i]));
-  const a = new Matrix(gram.map((row, i) => row.map((value, j) => value * (d[i] * d[j]))));
-  const b = new Matrix(cross.map((row, i) => row.map((value) => value * d[i])));
-  let y: Matrix;
-  let method: 'cholesky' | 'lu' = 'cholesky';
-  const cholesky = new CholeskyDecomposition(a);
-  if (cholesky.isPositiveDefinite()) {
-    y = cholesky.solve(b);
-  } else {
-    method = 'lu';
-    const lu = new LuDecomposition(a);
-    if (lu.isSingular()) {
-      throw new NumericalError(
-        `the ${n}x${n} snapshot Gram matrix is singular`,
-        'two snapshots may describe the same profile at the same time, or the profiles are too close to tell apart',
-      );
+function solveSymmetricSystem(gram: Float64Array, cross: number[][]): { solution: number[][]; method: 'cholesky' | 'lu'; applyInverse?: InverseOperator } {
+  const n = cross.length;
+  const d = Float64Array.from({ length: n }, (_, i) => 1 / Math.sqrt(gram[i * n + i]));
+  const scaled = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) scaled[i * n + j] = gram[i * n + j] * (d[i] * d[j]);
+  const targets = cross[0]?.length ?? 0;
+  const factor = choleskyFactor(scaled, n);
+  if (factor !== undefined) {
+    const solution = Array.from({ length: n }, () => new Array<number>(targets));
+    const column = new Float64Array(n);
+    for (let j = 0; j < targets; j++) {
+      for (let i = 0; i < n; i++) column[i] = cross[i][j] * d[i];
+      choleskySolveInPlace(factor, n, column);
+      for (let i = 0; i < n; i++) solution[i][j] = column[i] * d[i];
     }
-    y = lu.solve(b);
+    // A^-1 = D S^-1 D
+    const applyInverse: InverseOperator = (v, out) => {
+      for (let i = 0; i < n; i++) out[i] = v[i] * d[i];
+      choleskySolveInPlace(factor, n, out);
+      for (let i = 0; i < n; i++) out[i] *= d[i];
+    };
+    return { solution, method: 'cholesky', applyInverse };
   }
-  const solution = y.to2DArray().map((row, i) => row.map((value) => value * d[i]));
-  return { solution, method };
+  const a = new Matrix(Array.from({ length: n }, (_, i) => Array.from(scaled.subarray(i * n, (i + 1) * n))));
+  const lu = new LuDecomposition(a);
+  if (lu.isSingular()) {
+    throw new NumericalError(
+      `the ${n}x${n} snapshot Gram matrix is singular`,
+      'two snapshots may describe the same profile at the same time, or the profiles are too close to tell apart',
+    );
+  }
+  const y = lu.solve(new Matrix(cross.map((row, i) => row.map((value) => value * d[i]))));
+  return { solution: y.to2DArray().map((row, i) => row.map((value) => value * d[i])), method: 'lu' };
 }

@@ -5,7 +5,7 @@
  * fit error of those coefficients against the exact target profile.
  */
 import { NumericalError } from '../errors.js';
-import { conditionNumber } from '../phema/condition.js';
+import { conditionNumberOf } from '../phema/condition.js';
 import { fitError } from '../phema/fit-error.js';
 import { crossMatrix, gramMatrix, profileSelfInnerProduct } from '../phema/inner-product.js';
 import type { Solution } from '../phema/solve.js';
@@ -31,7 +31,7 @@ export function matchEmaPytorch(snapshots: readonly Snapshot[], targets: readonl
       rawColumnSums: columns.map((column) => column.reduce((a, b) => a + b, 0)),
       fitErrors: columns.map((column, j) => fitError(gram, column, cross.map((row) => row[j]), profileSelfInnerProduct({ time: 1, gamma: targets[j].gamma }))),
       sumAbsCoefficients: columns.map((column) => column.reduce((a, b) => a + Math.abs(b), 0)),
-      condition: conditionNumber(gram),
+      condition: conditionNumberOf(gram, profiles.length),
       method: 'lu',
     },
   };
