@@ -39,7 +39,7 @@ export class BlendHelper {
     const extension = extname(fileURLToPath(import.meta.url));
     const url = new URL(`./blend-worker${extension}`, import.meta.url);
     const worker = extension === '.ts'
-      ? new Worker(`import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(url.href)}); });`, { eval: true })
+      ? new Worker(`import(${JSON.stringify(tsxApi())}).then((api) => { api.register(); return import(${JSON.stringify(url.href)}); });`, { eval: true })
       : new Worker(url);
     const helper = new BlendHelper(worker);
     helper.worker.postMessage({ type: 'init', accumulators: accumulators.map((a) => a.buffer as SharedArrayBuffer) } satisfies InitMessage);
@@ -59,6 +59,15 @@ export class BlendHelper {
   async close(): Promise<void> {
     this.worker.removeAllListeners('exit');
     await this.worker.terminate();
+  }
+}
+
+/** tsx's API resolved from here, so an eval'd worker finds it whatever the current folder is. */
+function tsxApi(): string {
+  try {
+    return import.meta.resolve('tsx/esm/api');
+  } catch {
+    return 'tsx/esm/api';
   }
 }
 
