@@ -22,12 +22,13 @@ const repeatsArg = argv.indexOf('--repeats');
 const repeats = repeatsArg >= 0 ? Number(argv[repeatsArg + 1]) : quick ? 1 : 3;
 const log = (line: string): void => { (json ? process.stderr : process.stdout).write(`${line}\n`); };
 
-interface BenchCase extends SyntheticCase { readonly targets: readonly number[] }
+/** `sweep`: also time `ema-synth sweep --keep all` (same engine, issue 3's K = 32 vs K = 1 figure). */
+interface BenchCase extends SyntheticCase { readonly targets: readonly number[]; readonly sweep?: boolean }
 const MB = 2 ** 20;
 const CASES: BenchCase[] = quick
-  ? [{ name: 'f32-12x4MB', snapshots: 12, bytesPerSnapshot: 4 * MB, dtype: 'F32', targets: [1, 8] }]
+  ? [{ name: 'f32-12x4MB', snapshots: 12, bytesPerSnapshot: 4 * MB, dtype: 'F32', targets: [1, 8], sweep: true }]
   : [
-    { name: 'f32-16x64MB', snapshots: 16, bytesPerSnapshot: 64 * MB, dtype: 'F32', targets: [1, 8, 32] },
+    { name: 'f32-16x64MB', snapshots: 16, bytesPerSnapshot: 64 * MB, dtype: 'F32', targets: [1, 8, 32], sweep: true },
     { name: 'f16-16x64MB', snapshots: 16, bytesPerSnapshot: 64 * MB, dtype: 'F16', targets: [1, 8, 32] },
     { name: 'f32-256x4MB', snapshots: 256, bytesPerSnapshot: 4 * MB, dtype: 'F32', targets: [1, 8, 32] },
     ...(large ? [{ name: 'f32-16x256MB', snapshots: 16, bytesPerSnapshot: 256 * MB, dtype: 'F32' as const, targets: [1] }] : []),
@@ -69,6 +70,17 @@ async function reconstructOnce(dir: string, k: number, verify: boolean): Promise
   }
 }
 
+async function sweepOnce(dir: string, k: number): Promise<{ ms: number; cpuMs: number; rss: number }> {
+  const out = join(root, 'sweep-out');
+  try {
+    const run = await child(['sweep', dir, '--sigma-rel', sigmaList(k), '--out-dir', out, '--keep', 'all', '--json'], 900_000);
+    if (run === undefined) throw new Error(`sweep K=${k} timed out`);
+    return { ms: run.ms, cpuMs: run.cpuMs, rss: run.maxRssBytes };
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
 async function benchCase(c: BenchCase, rows: BlendRow[], checks: string[], coldNote: { text?: string }): Promise<void> {
   const dir = join(root, c.name);
   mkdirSync(dir);
@@ -90,6 +102,11 @@ async function benchCase(c: BenchCase, rows: BlendRow[], checks: string[], coldN
     };
     rows.push(row);
     log(`  K=${k}: ${(row.wallMs / 1000).toFixed(2)} s (read ${(readMs / 1000).toFixed(2)} s + write ${(writeMs / 1000).toFixed(2)} s), RSS ${Math.round(row.peakRssBytes / MB)} MB`);
+    if (c.sweep) {
+      const sweeps = await seq(k >= 32 ? 1 : Math.min(repeats, 2), () => sweepOnce(dir, k));
+      rows.push({ ...row, case: `${c.name} sweep`, repeats: sweeps.length, wallMs: median(sweeps.map((r) => r.ms)), cpuMs: median(sweeps.map((r) => r.cpuMs)), peakRssBytes: Math.max(...sweeps.map((r) => r.rss)) });
+      log(`  sweep K=${k} --keep all: ${(rows[rows.length - 1].wallMs / 1000).toFixed(2)} s`);
+    }
   }
   if (!quick && coldNote.text === undefined) {
     const failure = await syncAndDropCaches();
