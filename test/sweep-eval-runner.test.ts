@@ -1,7 +1,7 @@
+import { scratchDir } from './helpers/scratch-dir.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { runEvaluation, runEvaluations, type EvalEvent, type EvalTask } from '../src/sweep/eval-runner.js';
 import { InterruptedError } from '../src/errors.js';
@@ -64,7 +64,7 @@ test('non-finite last values and missing programs are failures with a reason', a
 });
 
 test('substitutes a checkpoint path with spaces and quotes as one argument', async () => {
-  const dir = mkdtempSync(join(tmpdir(), "ema synth 'eval' "));
+  const dir = scratchDir("ema synth 'eval' ");
   const file = join(dir, 'ema 0.11 "best".safetensors');
   writeFileSync(file, Buffer.alloc(1234));
   const result = await runEvaluation(task(0.11, file), { template: `${NODE} ${fixture('file-size.mjs')} {file}` });
@@ -72,7 +72,7 @@ test('substitutes a checkpoint path with spaces and quotes as one argument', asy
 });
 
 test('runs at most `jobs` commands at once, and uses that many', async () => {
-  const dir = join(mkdtempSync(join(tmpdir(), 'ema-jobs-')), 'running');
+  const dir = join(scratchDir('ema-jobs-'), 'running');
   const events: EvalEvent[] = [];
   const results = await runEvaluations(grid.concat(grid).map((s) => task(s)), {
     template: `${NODE} ${fixture('slow.mjs')} ${dir} 800`,
@@ -105,7 +105,7 @@ test('finished events carry the best result so far, honouring maximize', async (
 });
 
 test('aborting kills the running commands, starts no more and rejects with the reason', async () => {
-  const dir = join(mkdtempSync(join(tmpdir(), 'ema-abort-')), 'running');
+  const dir = join(scratchDir('ema-abort-'), 'running');
   mkdirSync(dir);
   const controller = new AbortController();
   const started: number[] = [];

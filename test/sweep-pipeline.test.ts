@@ -1,7 +1,6 @@
+import { scratchDir } from './helpers/scratch-dir.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runEvaluation, runEvaluations, type EvalResult, type EvalTask } from '../src/sweep/eval-runner.js';
 import { nextRefinementPoint } from '../src/sweep/refine.js';
@@ -69,17 +68,17 @@ async function reload(outDir: string): Promise<SweepRecord[]> {
 
 test('best is the grid point nearest the minimum of (s - 0.11)^2, refinement lands within 0.002', async () => {
   // Truth: the closed-form minimiser. 0.11 is on the grid; 0.117 is not (nearest grid point 0.11).
-  const exact = await sweep(mkdtempSync(join(tmpdir(), 'ema-pipe-')), 0.11, 0);
+  const exact = await sweep(scratchDir('ema-pipe-'), 0.11, 0);
   assert.equal(exact.report.best?.sigma_rel, 0.11);
-  const offGrid = await sweep(mkdtempSync(join(tmpdir(), 'ema-pipe-')), 0.117, 0);
+  const offGrid = await sweep(scratchDir('ema-pipe-'), 0.117, 0);
   assert.equal(offGrid.report.best?.sigma_rel, 0.11);
-  const refined = await sweep(mkdtempSync(join(tmpdir(), 'ema-pipe-')), 0.117, 6);
+  const refined = await sweep(scratchDir('ema-pipe-'), 0.117, 6);
   assert.ok(Math.abs(refined.report.best!.sigma_rel - 0.117) < 0.002, `best ${refined.report.best?.sigma_rel}`);
   assert.equal(refined.report.targets.filter((t) => t.phase === 'refine').length, refined.evaluations - GRID.length);
 });
 
 test('a sweep stopped midway resumes with only the missing targets, then continues refining', async () => {
-  const outDir = mkdtempSync(join(tmpdir(), 'ema-pipe-resume-'));
+  const outDir = scratchDir('ema-pipe-resume-');
   const first = await sweep(outDir, 0.117, 0, 3);
   assert.equal(first.evaluations, 3);
   assert.equal(first.report.targets.length, 3);

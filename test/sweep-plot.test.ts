@@ -1,8 +1,8 @@
+import { scratchDir } from './helpers/scratch-dir.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { collectSweepReport } from '../src/sweep/report.js';
@@ -83,7 +83,7 @@ test('PNG output is the SVG rasterised at twice its size, with the red best ring
 });
 
 test('writes the file atomically, refuses to replace one without force, replaces it with force', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ema-plot-'));
+  const dir = scratchDir('ema-plot-');
   const file = join(dir, 'sweep.svg');
   assert.equal(await writeSweepPlot(report, file), 'svg');
   assert.match(readFileSync(file, 'utf8'), /^<svg/);

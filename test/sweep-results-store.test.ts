@@ -1,14 +1,14 @@
+import { scratchDir } from './helpers/scratch-dir.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   isTargetDone, latestByTarget, loadSweepResults, SweepResultsStore, SWEEP_RESULTS_FILE, type SweepRecord,
 } from '../src/sweep/results-store.js';
 import { targetKey } from '../src/sweep/sigma-rel-key.js';
 
-const outDir = (): string => mkdtempSync(join(tmpdir(), 'ema-sweep-store-'));
+const outDir = (): string => scratchDir('ema-sweep-store-');
 const record = (sigmaRel: number, extra: Partial<SweepRecord> = {}): SweepRecord => ({
   sigma_rel: sigmaRel, gamma: 6.94, time: 1000, fit_error: 1e-4, metric: (sigmaRel - 0.11) ** 2,
   checkpoint: `ema-${sigmaRel}.safetensors`, status: 'ok', reason: null, phase: 'grid', ...extra,
