@@ -2,17 +2,16 @@
  * 2-norm condition number of a symmetric positive definite matrix: lambda_max / lambda_min.
  *
  * Small systems use a full SVD (exact, matches numpy.linalg.cond). Large ones (thousands of
- * snapshots) would spend a minute in an O(n^3) SVD just for a diagnostic, so there lambda_max comes
- * from power iteration and lambda_min from inverse iteration with the Cholesky factor the solve
- * already computed; the eigenvalues of these Gram matrices are spread geometrically, so both
- * converge in tens to a hundred iterations. The estimate is good to about 1e-7 relative.
+ * snapshots) would spend a minute in an O(n^3) SVD just for a diagnostic, so there lambda_max of A
+ * and of A^-1 (applied with the Cholesky factor the solve already computed) come from a few dozen
+ * Lanczos steps each. The estimate matches numpy's SVD to about 1e-8 relative on the references.
  */
-import { Matrix, SingularValueDecomposition } from 'ml-matrix';
+import { EigenvalueDecomposition, Matrix, SingularValueDecomposition } from 'ml-matrix';
 import { choleskyFactor, choleskySolveInPlace, multiply } from './cholesky.js';
 
 const EXACT_UP_TO = 200;
-const TOLERANCE = 1e-10;
-const MAX_ITERATIONS = 1000;
+const TOLERANCE = 1e-12;
+const MAX_ITERATIONS = 300;
 
 /** Writes A^-1 v into `out`. */
 export type InverseOperator = (v: Float64Array, out: Float64Array) => void;
@@ -25,31 +24,61 @@ export function conditionNumber(a: Float64Array, n: number, applyInverse: Invers
     return new SingularValueDecomposition(matrix, { computeLeftSingularVectors: false, computeRightSingularVectors: false }).condition;
   }
   if (applyInverse === undefined) return Number.POSITIVE_INFINITY;
-  const largest = powerIteration(n, (v, out) => multiply(a, n, v, out));
-  const inverseSmallest = powerIteration(n, applyInverse);
+  const largest = largestEigenvalue(n, (v, out) => multiply(a, n, v, out));
+  const inverseSmallest = largestEigenvalue(n, applyInverse);
   return largest * inverseSmallest;
 }
 
 /**
- * Dominant eigenvalue of a symmetric positive operator, as the Rayleigh quotient v.Av of the power
- * iterate: its error shrinks with the square of the iterate's, so it settles in half the iterations.
+ * Largest eigenvalue of a symmetric positive operator by the Lanczos method with full
+ * reorthogonalisation: the extreme eigenvalue of the small tridiagonal matrix T it builds converges
+ * far faster than power iteration when the top two eigenvalues are close (as lambda_min and its
+ * neighbour are for these Gram matrices: power iteration needed hundreds of steps, Lanczos tens).
  */
-function powerIteration(n: number, apply: (v: Float64Array, out: Float64Array) => void): number {
+function largestEigenvalue(n: number, apply: (v: Float64Array, out: Float64Array) => void): number {
+  const basis: Float64Array[] = [];
+  const alpha: number[] = [];
+  const beta: number[] = [];
   // A fixed start vector with every component non-zero, so no eigenvector is missed.
   let v = Float64Array.from({ length: n }, (_, i) => 1 + i / n);
-  let w = new Float64Array(n);
   normalise(v);
   let estimate = 0;
-  for (let iteration = 0; iteration < MAX_ITERATIONS; iteration++) {
+  for (let step = 0; step < Math.min(n, MAX_ITERATIONS); step++) {
+    basis.push(v);
+    const w = new Float64Array(n);
     apply(v, w);
-    let rayleigh = 0;
-    for (let i = 0; i < n; i++) rayleigh += v[i] * w[i];
-    normalise(w);
-    [v, w] = [w, v];
-    if (Math.abs(rayleigh - estimate) <= TOLERANCE * rayleigh) return rayleigh;
-    estimate = rayleigh;
+    alpha.push(dotProduct(w, v));
+    for (const q of basis) {
+      const c = dotProduct(w, q);
+      for (let i = 0; i < n; i++) w[i] -= c * q[i];
+    }
+    const next = largestOfTridiagonal(alpha, beta);
+    const norm = normalise(w);
+    if (Math.abs(next - estimate) <= TOLERANCE * next || norm <= 1e-14 * next) return next;
+    estimate = next;
+    beta.push(norm);
+    v = w;
   }
   return estimate;
+}
+
+function largestOfTridiagonal(alpha: readonly number[], beta: readonly number[]): number {
+  const m = alpha.length;
+  const t = Matrix.zeros(m, m);
+  for (let i = 0; i < m; i++) {
+    t.set(i, i, alpha[i]);
+    if (i + 1 < m) {
+      t.set(i, i + 1, beta[i]);
+      t.set(i + 1, i, beta[i]);
+    }
+  }
+  return Math.max(...new EigenvalueDecomposition(t, { assumeSymmetric: true }).realEigenvalues);
+}
+
+function dotProduct(a: Float64Array, b: Float64Array): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += a[i] * b[i];
+  return sum;
 }
 
 function normalise(v: Float64Array): number {
