@@ -90,13 +90,18 @@ test('outputs written into the snapshot folder are not taken for snapshots on th
   assert.match(again.stderr, /skipped .*ema-sigma0\.08-time65536\.safetensors: it is a reconstruction written by ema-synth/);
 });
 
-test('leftover temporary files from a killed run are never read as snapshots', async (t) => {
+test('leftover temporary files from a killed run are never read as snapshots, and the next write removes them', async (t) => {
   const dir = makeTempDir(t);
   copyFixtures(dir);
-  writeFileSync(join(dir, '.ema.safetensors.ema-synth-tmp-99999-abcdef'), 'half a file');
+  // pid 2^22 + 1 is above Linux's pid_max, so no live process owns this file.
+  const leftover = '.ema.safetensors.ema-synth-tmp-4194305-abcdef';
+  writeFileSync(join(dir, leftover), 'half a file');
   const result = await runCli(['reconstruct', dir, '--sigma-rel', '0.08', '--dry-run', '--json']);
   assert.equal(result.code, 0, result.stderr);
   assert.equal(JSON.parse(result.stdout).snapshots_used, 32);
+  assert.ok(readdirSync(dir).includes(leftover), 'a dry run writes nothing, so it removes nothing');
+  assert.equal((await runCli(['reconstruct', dir, '--sigma-rel', '0.08', '--out-dir', dir])).code, 0);
+  assert.ok(!readdirSync(dir).includes(leftover));
 });
 
 test('symlinked snapshot files are followed; inputs are never modified', async (t) => {

@@ -4,9 +4,10 @@
  * only when every target succeeded; any failure removes them all.
  */
 import { realpath } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { checkOutputAvailable } from '../io/atomic-output.js';
+import { removeStaleTempFiles } from '../io/temp-registry.js';
 import { SafetensorsWriter } from '../safetensors/writer.js';
 import { blendSnapshots } from '../blend/blend.js';
 import { planTensors, type OutputDTypeChoice } from '../blend/blend-plan.js';
@@ -25,7 +26,10 @@ export interface WriteOptions {
   readonly signal?: AbortSignal;
 }
 
-/** Refuses outputs that exist (without force), repeat, or would overwrite a snapshot. */
+/**
+ * Refuses outputs that exist (without force), repeat, or would overwrite a snapshot. Temporary
+ * files that killed runs (SIGKILL, power loss) left in the output folders are removed on the way.
+ */
 export async function checkOutputs(plan: ReconstructionPlan, paths: readonly string[], force: boolean): Promise<void> {
   const inputs = new Set(await Promise.all(plan.used.map((s) => realpath(s.path).catch(() => resolve(s.path)))));
   const seen = new Set<string>();
@@ -36,6 +40,7 @@ export async function checkOutputs(plan: ReconstructionPlan, paths: readonly str
     seen.add(resolved);
     await checkOutputAvailable(path, force);
   }
+  for (const folder of new Set(paths.map((path) => dirname(resolve(path))))) await removeStaleTempFiles(folder).catch(() => undefined);
 }
 
 export async function writeReconstructions(plan: ReconstructionPlan, paths: readonly string[], options: WriteOptions): Promise<{ bytesRead: number }> {
