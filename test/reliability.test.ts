@@ -120,14 +120,21 @@ test('a missing or read-only output folder is a clear error before any work', as
   const missing = await runCli(['reconstruct', F32_DIR, '--sigma-rel', '0.08', '--out', join(makeTempDir(t), 'no/such/dir/ema.safetensors')]);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /error: .*no\/such\/dir\/ema\.safetensors: /);
-  const isRoot = process.getuid?.() === 0;
-  if (isRoot) return t.diagnostic('read-only folder check skipped: root ignores folder permissions');
+  // A read-only folder: as root (CI) permissions are ignored, so mount a read-only tmpfs in a private
+  // mount namespace (gone when the command ends); otherwise chmod. Either way EROFS/EACCES must be clear.
   const readOnly = makeTempDir(t);
-  chmodSync(readOnly, 0o555);
-  const denied = await runCli(['reconstruct', F32_DIR, '--sigma-rel', '0.08', '--out', join(readOnly, 'ema.safetensors')]);
-  chmodSync(readOnly, 0o755);
-  assert.equal(denied.code, 1);
-  assert.match(denied.stderr, /permission denied/i);
+  const isRoot = process.getuid?.() === 0;
+  const command = `"${process.execPath}" "${BIN}" reconstruct "${F32_DIR}" --sigma-rel 0.08 --out "${join(readOnly, 'ema.safetensors')}"`;
+  if (!isRoot) chmodSync(readOnly, 0o555);
+  const result = isRoot
+    ? spawnSync('unshare', ['-m', 'bash', '-c', `mount -t tmpfs -o ro,size=1m none "${readOnly}" && exec ${command}`], { encoding: 'utf8' })
+    : spawnSync('bash', ['-c', `exec ${command}`], { encoding: 'utf8' });
+  if (!isRoot) chmodSync(readOnly, 0o755);
+  if (isRoot && /unshare|mount/.test(result.stderr) && !/^error:/m.test(result.stderr)) {
+    return t.diagnostic(`read-only folder check skipped: cannot mount here (${result.stderr.trim()})`);
+  }
+  assert.equal(result.status, 1, result.stderr);
+  assert.match(result.stderr, /^error: .*ema\.safetensors: .*(read-only|permission denied)/im);
 });
 
 test('SIGINT during a sweep\'s evaluations stops the commands, keeps finished results, exits 130', async (t) => {
