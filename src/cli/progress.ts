@@ -24,7 +24,8 @@ const REFRESH_MS = 100;
 export function startProgress(io: CliIo, options: ProgressOptions): Progress {
   const enabled = !options.quiet && io.stderr.isTTY === true;
   if (!enabled) return { update: () => undefined, done: () => undefined, fail: () => undefined };
-  const spinner: Ora = ora({ stream: io.stderr as NodeJS.WritableStream, text: options.label, discardStdin: false }).start();
+  // isEnabled: the decision is made above (a terminal, not quiet); ora would otherwise also go quiet whenever CI is set.
+  const spinner: Ora = ora({ stream: io.stderr as NodeJS.WritableStream, isEnabled: true, text: options.label, discardStdin: false }).start();
   const started = Date.now();
   let lastRender = 0;
   const amount = (n: number): string => (options.unit === 'bytes' ? formatBytes(n) : String(n));

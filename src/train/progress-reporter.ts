@@ -26,7 +26,8 @@ export function createProgressReporter(stream: ProgressStream, options: { silent
     switch (event.type) {
       case 'start':
         total = event.durationImages;
-        spinner = ora({ stream: stream as NodeJS.WritableStream, text: `${event.resumed ? 'resuming' : 'starting'} at ${event.curNimg} images` }).start();
+        // isEnabled: we already decided to show progress (a terminal, no --json); ora would otherwise go quiet whenever CI is set.
+        spinner = ora({ stream: stream as NodeJS.WritableStream, isEnabled: true, text: `${event.resumed ? 'resuming' : 'starting'} at ${event.curNimg} images` }).start();
         break;
       case 'step': {
         // Smoothed rate for a steadier ETA.
