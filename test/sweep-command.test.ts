@@ -148,3 +148,14 @@ test('sweep flags are checked before any work', async () => {
     assert.match(result.stderr, message, args.join(' '));
   }
 });
+
+test('the JSON report states what one pass reads, and each pass read exactly that', async (t) => {
+  const dir = makeTempDir(t);
+  const result = await runCli(['sweep', F16_DIR, '--sigma-rel', '0.04,0.09', '--keep', 'all', '--out-dir', dir, '--json']);
+  assert.equal(result.code, 0, result.stderr);
+  const report = JSON.parse(result.stdout);
+  // Independent count from the fixture's layout: 1,139 float values of which 1,123 are F16 and 16 F32,
+  // in each of 32 snapshots, plus one 8-byte counter read once.
+  assert.equal(report.snapshot_bytes, 32 * (1123 * 2 + 16 * 4) + 8);
+  assert.deepEqual(report.passes, [{ phase: 'grid', targets: 2, bytes_read: report.snapshot_bytes }]);
+});

@@ -2,7 +2,7 @@
  * What a blend writes: for each tensor of the snapshot layout, whether it is blended (floating
  * point) or copied (integer and bool buffers, from the latest snapshot used), and its output dtype.
  */
-import { DTYPE_BYTES, elementCount, isFloatDType, type DType, type TensorEntry } from '../tensors/tensor-source.js';
+import { elementCount, isFloatDType, type DType, type TensorEntry } from '../tensors/tensor-source.js';
 
 /** `same` keeps each tensor's own dtype; the others apply to floating-point tensors only. */
 export type OutputDTypeChoice = 'same' | 'f32' | 'f16' | 'bf16';
@@ -31,12 +31,4 @@ export function planTensors(layout: readonly TensorEntry[], choice: OutputDTypeC
       mode: blended ? 'blend' : 'copy',
     };
   });
-}
-
-export function outputBytes(plan: readonly PlannedTensor[]): number {
-  return plan.reduce((sum, t) => sum + t.elements * DTYPE_BYTES[t.outputDType], 0);
-}
-
-export function inputBytes(plan: readonly PlannedTensor[]): number {
-  return plan.reduce((sum, t) => sum + t.elements * DTYPE_BYTES[t.inputDType], 0);
 }

@@ -12,6 +12,7 @@ import { SafetensorsWriter } from '../safetensors/writer.js';
 import { blendSnapshots } from '../blend/blend.js';
 import { planTensors, type OutputDTypeChoice } from '../blend/blend-plan.js';
 import { chunkElementsFor } from '../blend/chunk-size.js';
+import { DTYPE_BYTES } from '../tensors/tensor-source.js';
 import { outputMetadata } from './output-metadata.js';
 import type { ReconstructionPlan } from './plan.js';
 
@@ -41,6 +42,12 @@ export async function checkOutputs(plan: ReconstructionPlan, paths: readonly str
     await checkOutputAvailable(path, force);
   }
   for (const folder of new Set(paths.map((path) => dirname(resolve(path))))) await removeStaleTempFiles(folder).catch(() => undefined);
+}
+
+/** Snapshot bytes one pass reads: every float tensor of every snapshot used, counters once. */
+export function passBytes(plan: ReconstructionPlan): number {
+  const tensors = planTensors(plan.used[plan.used.length - 1].source.tensors, 'same', plan.copiedTensors);
+  return tensors.reduce((sum, t) => sum + t.elements * DTYPE_BYTES[t.inputDType] * (t.mode === 'blend' ? plan.used.length : 1), 0);
 }
 
 export async function writeReconstructions(plan: ReconstructionPlan, paths: readonly string[], options: WriteOptions): Promise<{ bytesRead: number }> {

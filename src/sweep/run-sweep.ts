@@ -7,12 +7,11 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
-import { inputBytes, planTensors } from '../blend/blend-plan.js';
 import { sigmaRelToGamma } from '../phema/profile.js';
 import { defaultOutputName } from '../reconstruct/output-metadata.js';
 import { planReconstruction, type TargetSummary } from '../reconstruct/plan.js';
 import type { Target } from '../reconstruct/targets.js';
-import { checkOutputs, writeReconstructions } from '../reconstruct/write-reconstructions.js';
+import { checkOutputs, passBytes, writeReconstructions } from '../reconstruct/write-reconstructions.js';
 import { discoverSnapshots, type SnapshotSet } from '../snapshots/discover.js';
 import { isReusableCheckpoint } from './checkpoint-reuse.js';
 import type { EvalEvent, EvalResult, EvalTask } from './eval-runner.js';
@@ -31,7 +30,7 @@ export interface SweepOutcome {
   readonly time: number;
   readonly timeUnit: string | undefined;
   readonly passes: readonly PassRecord[];
-  /** Data bytes of the snapshots used: what one full pass reads. */
+  /** What one full pass over the snapshots used reads (float tensors of each, counters once). */
   readonly snapshotBytes: number;
   readonly removed: readonly string[];
 }
@@ -76,9 +75,7 @@ export async function runSweep(settings: SweepSettings, evaluator: Evaluator | u
     ...finalReport,
     targets: finalReport.targets.map((t) => (t.checkpoint !== null && removed.includes(t.checkpoint) ? { ...t, checkpoint: null } : t)),
   };
-  const used = gridPlan.used;
-  const snapshotBytes = inputBytes(planTensors(used[used.length - 1].source.tensors, 'same')) * used.length;
-  return { report, time, timeUnit: set.timeUnit, passes: context.passes, snapshotBytes, removed };
+  return { report, time, timeUnit: set.timeUnit, passes: context.passes, snapshotBytes: passBytes(gridPlan), removed };
 }
 
 /** This sweep's records: those at its time (a results file may hold other times from other runs). */
@@ -113,8 +110,7 @@ async function runTargets(context: SweepContext, targets: readonly Target[], pha
 async function reconstructPass(context: SweepContext, targets: readonly Target[], paths: readonly string[], phase: 'grid' | 'refine'): Promise<void> {
   const plan = planReconstruction(context.set, targets, context.time, context.settings.convention);
   await checkOutputs(plan, paths, context.settings.force);
-  const totalBytes = inputBytes(planTensors(plan.used[plan.used.length - 1].source.tensors, 'same')) * plan.used.length;
-  context.emit({ type: 'pass-start', targets: targets.length, totalBytes, phase });
+  context.emit({ type: 'pass-start', targets: targets.length, totalBytes: passBytes(plan), phase });
   const { bytesRead } = await writeReconstructions(plan, paths, {
     dtype: context.settings.dtype,
     force: context.settings.force,

@@ -6,8 +6,7 @@ import { fitWarnings } from '../../reconstruct/fit-warnings.js';
 import { defaultOutputName } from '../../reconstruct/output-metadata.js';
 import { planReconstruction } from '../../reconstruct/plan.js';
 import { parseTargets } from '../../reconstruct/targets.js';
-import { checkOutputs, writeReconstructions } from '../../reconstruct/write-reconstructions.js';
-import { inputBytes, planTensors } from '../../blend/blend-plan.js';
+import { checkOutputs, passBytes, writeReconstructions } from '../../reconstruct/write-reconstructions.js';
 import { discoverSnapshots } from '../../snapshots/discover.js';
 import { catchInterrupts } from '../interrupt.js';
 import { warn, type CliIo } from '../io.js';
@@ -76,8 +75,7 @@ function checkOutputFlags(flags: ReconstructFlags, targets: number): void {
 
 async function writeOutputs(io: CliIo, plan: ReturnType<typeof planReconstruction>, outputs: string[], flags: ReconstructFlags): Promise<void> {
   await checkOutputs(plan, outputs, flags.force ?? false);
-  const total = inputBytes(planTensors(plan.used[plan.used.length - 1].source.tensors, 'same')) * plan.used.length;
-  const progress = startProgress(io, { label: `blending ${plan.used.length} snapshots into ${outputs.length} output(s)`, total, unit: 'bytes', quiet: flags.json });
+  const progress = startProgress(io, { label: `blending ${plan.used.length} snapshots into ${outputs.length} output(s)`, total: passBytes(plan), unit: 'bytes', quiet: flags.json });
   const interrupts = catchInterrupts();
   try {
     await writeReconstructions(plan, outputs, {
