@@ -4,7 +4,7 @@
  * including Adam. The pure-JS cpu backend is far slower, so it runs the tiny config by default.
  * 'wasm-parallel' splits the batch between this thread and worker threads (parallel-gradients.ts).
  *
- *   node --import tsx bench/train-step.ts [--backends wasm,wasm-parallel,cpu] [--repeats 5] [--config small16] [--batch 32]
+ *   node --import tsx test/bench/train-step.ts [--backends wasm,wasm-parallel,cpu] [--repeats 5] [--config small16] [--batch 32]
  * Environment: BENCH_TRAIN_BACKENDS, BENCH_TRAIN_REPEATS. Measure on an idle machine: the line
  * also prints the load average, and CPU time (this process, all threads) next to wall time.
  */
@@ -12,10 +12,10 @@ import { availableParallelism, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { BackendName, selectBackend } from '../src/train/backend.js';
-import { NETWORK_PRESETS, presetConfig } from '../src/train/model/config.js';
-import { createNetwork, forceNormalizeWeights, lossAndGradients } from '../src/train/model/network.js';
-import { startParallelGradients } from '../src/train/model/parallel-gradients.js';
+import { BackendName, selectBackend } from '../../src/train/backend.js';
+import { NETWORK_PRESETS, presetConfig } from '../../src/train/model/config.js';
+import { createNetwork, forceNormalizeWeights, lossAndGradients } from '../../src/train/model/network.js';
+import { startParallelGradients } from '../../src/train/model/parallel-gradients.js';
 
 export type BenchBackend = BackendName | 'wasm-parallel';
 

@@ -3,10 +3,10 @@
  * JSON line on stdout: { code, ms, cpuMs, maxRssBytes, stdout, stderr }. Its own process, so the peak RSS
  * belongs to that command alone; `ms` excludes Node and tsx start-up (the same for every case).
  *
- *   node --import tsx bench/run-child.ts reconstruct <dir> --sigma-rel ... --out-dir ... --json
+ *   node --import tsx test/bench/run-child.ts reconstruct <dir> --sigma-rel ... --out-dir ... --json
  */
 import { performance } from 'node:perf_hooks';
-import { run } from '../src/cli/main.js';
+import { run } from '../../src/cli/main.js';
 
 let stdout = '';
 let stderr = '';

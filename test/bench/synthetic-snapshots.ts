@@ -6,9 +6,9 @@
  */
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { encodeHeader, type TensorSpec } from '../src/safetensors/writer.js';
-import { encodeFloats } from '../src/safetensors/dtype-convert.js';
-import { DTYPE_BYTES, elementCount } from '../src/tensors/tensor-source.js';
+import { encodeHeader, type TensorSpec } from '../../src/safetensors/writer.js';
+import { encodeFloats } from '../../src/safetensors/dtype-convert.js';
+import { DTYPE_BYTES, elementCount } from '../../src/tensors/tensor-source.js';
 
 export interface SyntheticCase {
   readonly name: string;

@@ -144,7 +144,7 @@ async function others(): Promise<OtherRow[]> {
   rmSync(dir, { recursive: true, force: true });
   const trainBench = join(BENCH_DIR, 'train-step.ts');
   if (quick) rows.push({ name: 'train step', ms: null, note: 'skipped in --quick' });
-  else if (!existsSync(trainBench)) rows.push({ name: 'train step', ms: null, note: 'bench/train-step.ts not present' });
+  else if (!existsSync(trainBench)) rows.push({ name: 'train step', ms: null, note: 'test/bench/train-step.ts not present' });
   else {
     const train = await spawnTimed(process.execPath, ['--import', 'tsx', trainBench], 'pipe', 300_000).catch((error: Error) => ({ timedOut: false, out: `failed: ${error.message.slice(0, 200)}` }));
     for (const line of train.out.trim().split('\n').filter(Boolean)) rows.push({ name: 'train step', ms: null, note: line.trim() });

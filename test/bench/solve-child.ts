@@ -3,11 +3,11 @@
  * of two profiles (sigma_rel 0.05 and 0.10, evenly spaced times) and one target, and prints one JSON
  * line { n, ms, method }. A child, so a slow solve can be stopped by a timeout.
  *
- *   node --import tsx bench/solve-child.ts 2000
+ *   node --import tsx test/bench/solve-child.ts 2000
  */
 import { performance } from 'node:perf_hooks';
-import { sigmaRelToGamma } from '../src/phema/profile.js';
-import { solveCoefficients } from '../src/phema/solve.js';
+import { sigmaRelToGamma } from '../../src/phema/profile.js';
+import { solveCoefficients } from '../../src/phema/solve.js';
 
 const n = Number(process.argv[2] ?? 2000);
 const half = Math.ceil(n / 2);
