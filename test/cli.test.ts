@@ -77,3 +77,13 @@ test('an output path equal to a snapshot is refused even with --force', async ()
   assert.equal(result.code, 2);
   assert.match(result.stderr, /would replace one of the snapshots/);
 });
+
+test('--out-dir is created when missing; the folder of --out must exist', async (t) => {
+  const dir = makeTempDir(t);
+  const created = await runCli(['reconstruct', F32_DIR, '--sigma-rel', '0.06,0.09', '--out-dir', join(dir, 'new/ema')]);
+  assert.equal(created.code, 0, created.stderr);
+  assert.deepEqual(readdirSync(join(dir, 'new/ema')).sort(), ['ema-sigma0.06-time65536.safetensors', 'ema-sigma0.09-time65536.safetensors']);
+  const missing = await runCli(['reconstruct', F32_DIR, '--sigma-rel', '0.08', '--out', join(dir, 'absent/ema.safetensors')]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /absent\/ema\.safetensors: cannot write into its folder: the folder does not exist/);
+});

@@ -1,5 +1,7 @@
 import { Command, Option } from 'commander';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { outputError } from '../../io/output-error.js';
 import { UsageError } from '../../errors.js';
 import type { OutputDTypeChoice } from '../../blend/blend-plan.js';
 import { fitWarnings } from '../../reconstruct/fit-warnings.js';
@@ -74,6 +76,8 @@ function checkOutputFlags(flags: ReconstructFlags, targets: number): void {
 }
 
 async function writeOutputs(io: CliIo, plan: ReturnType<typeof planReconstruction>, outputs: string[], flags: ReconstructFlags): Promise<void> {
+  // An --out-dir is ours to create, as sweep creates its own; the folder of an --out file must exist.
+  if (flags.outDir !== undefined) await mkdir(flags.outDir, { recursive: true }).catch((error: unknown) => { throw outputError(flags.outDir!, 'create the output folder', error); });
   await checkOutputs(plan, outputs, flags.force ?? false);
   const progress = startProgress(io, { label: `blending ${plan.used.length} snapshots into ${outputs.length} output(s)`, total: passBytes(plan), unit: 'bytes', quiet: flags.json });
   const interrupts = catchInterrupts();
