@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FIXTURES, makeTempDir, runCli, spawnCli } from './helpers/cli.js';
+import { FIXTURES, makeTempDir, REPO_DIR, runCli, spawnCli } from './helpers/cli.js';
 
 const F32_DIR = join(FIXTURES, 'snapshots-f32');
 
@@ -86,4 +87,15 @@ test('--out-dir is created when missing; the folder of --out must exist', async 
   const missing = await runCli(['reconstruct', F32_DIR, '--sigma-rel', '0.08', '--out', join(dir, 'absent/ema.safetensors')]);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /absent\/ema\.safetensors: cannot write into its folder: the folder does not exist/);
+});
+
+test('a reader that closes the pipe early (| head) ends the program quietly', async (t) => {
+  const dir = makeTempDir(t);
+  const child = spawn(process.execPath, [join(REPO_DIR, 'bin/ema-synth.js'), 'reconstruct', F32_DIR, '--sigma-rel', '0.0100,0.0125,...,0.2500', '--dry-run', '--json'], { cwd: dir });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout.once('data', () => child.stdout.destroy()); // the JSON (about 500 KB) outgrows the pipe buffer
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  assert.equal(code, 0, stderr);
+  assert.doesNotMatch(stderr, /EPIPE|internal error/);
 });

@@ -14,6 +14,13 @@ export interface CliIo {
 }
 
 export function processIo(): CliIo {
+  // `ema-synth ... | head` closes the pipe early: that is the reader's choice, not an error.
+  if (process.stdout.listenerCount('error') === 0) {
+    process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+      process.exit(process.exitCode ?? 0);
+    });
+  }
   return { stdout: process.stdout, stderr: process.stderr, env: process.env };
 }
 
