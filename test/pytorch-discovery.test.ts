@@ -57,3 +57,11 @@ test('ema-pytorch folders warn about sparse updates by default, and .pt files wi
   assert.equal(outOfRange.code, 1);
   assert.match(outOfRange.stderr, /1\.2\.pt has profile index 1, but --profiles lists only 1 value/);
 });
+
+test('sweep warns about sparse updates on ema-pytorch folders too', async () => {
+  const result = await runCli(['sweep', FOLDER, '--profiles', '0.05,0.2', '--sigma-rel', '0.08,0.1']);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stderr, /warning: ema-pytorch does not correct beta/);
+  const quiet = await runCli(['sweep', FOLDER, '--profiles', '0.05,0.2', '--sigma-rel', '0.08,0.1', '--update-every', '1']);
+  assert.doesNotMatch(quiet.stderr, /update_every/);
+});

@@ -6,10 +6,9 @@
 import { Command, Option } from 'commander';
 import { UsageError } from '../errors.js';
 import { MAX_SIGMA_REL } from '../phema/profile.js';
-import { describeSparseUpdates } from '../pytorch/ema-pytorch-sparse.js';
 import type { ProfileList } from '../pytorch/ema-pytorch-convention.js';
 import type { Convention } from '../reconstruct/plan.js';
-import type { DiscoveryOptions, SnapshotSet } from '../snapshots/discover.js';
+import type { DiscoveryOptions } from '../snapshots/discover.js';
 import { parsePositiveInteger } from './options.js';
 
 export interface SnapshotFlags {
@@ -57,15 +56,6 @@ export function parseSnapshotFlags(flags: SnapshotFlags): SnapshotSettings {
     convention,
     updateEvery: flags.updateEvery === undefined ? 100 : parsePositiveInteger('--update-every', flags.updateEvery),
   };
-}
-
-/** For ema-pytorch folders: how far sparse updates pull the real profiles from the nominal ones. */
-export function sparseUpdateWarning(set: SnapshotSet, settings: SnapshotSettings): string | undefined {
-  if (!set.emaPytorch) return undefined;
-  const steps = set.snapshots.map((s) => (settings.convention === 'exact' ? s.time - 1 : s.time));
-  const gammas = [...new Set(set.snapshots.map((s) => s.gamma))];
-  const report = describeSparseUpdates(steps, gammas, settings.updateEvery);
-  return report.warning === undefined ? undefined : `${report.warning} (pass --update-every 1 if it did)`;
 }
 
 /** A list whose order matters (profile index = position): no sorting, no ranges. */

@@ -13,6 +13,7 @@ import { planReconstruction, type TargetSummary } from '../reconstruct/plan.js';
 import type { Target } from '../reconstruct/targets.js';
 import { checkOutputs, passBytes, writeReconstructions } from '../reconstruct/write-reconstructions.js';
 import { discoverSnapshots, type SnapshotSet } from '../snapshots/discover.js';
+import { sparseUpdateWarning } from '../snapshots/sparse-update-warning.js';
 import { isReusableCheckpoint } from './checkpoint-reuse.js';
 import type { EvalEvent, EvalResult, EvalTask } from './eval-runner.js';
 import { checkpointsToRemove } from './keep-policy.js';
@@ -51,6 +52,8 @@ export async function runSweep(settings: SweepSettings, evaluator: Evaluator | u
   const emit = hooks.onEvent ?? (() => undefined);
   const set = await discoverSnapshots(settings.dir, settings.discovery);
   for (const message of set.notes) emit({ type: 'note', message });
+  const sparse = sparseUpdateWarning(set, settings.convention, settings.updateEvery);
+  if (sparse !== undefined) emit({ type: 'note', message: sparse });
   const gridPlan = planReconstruction(set, settings.targets, settings.time, settings.convention);
   const time = gridPlan.time;
   const opened = settings.outDir === undefined ? undefined : await SweepResultsStore.open(settings.outDir);

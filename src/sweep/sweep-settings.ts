@@ -29,6 +29,8 @@ export interface SweepSettings {
   readonly allowNonFinite: boolean;
   readonly discovery: DiscoveryOptions;
   readonly convention: Convention;
+  /** ema-pytorch folders: the update_every their training used (for the sparse-update warning). */
+  readonly updateEvery: number;
 }
 
 export type SweepEvent =

@@ -5,7 +5,8 @@ import { discoverSnapshots } from '../../snapshots/discover.js';
 import { warn, type CliIo } from '../io.js';
 import { parseTimeOption } from '../options.js';
 import { renderInspection } from '../inspect-report.js';
-import { addSnapshotOptions, parseSnapshotFlags, sparseUpdateWarning, type SnapshotFlags } from '../snapshot-options.js';
+import { sparseUpdateWarning } from '../../snapshots/sparse-update-warning.js';
+import { addSnapshotOptions, parseSnapshotFlags, type SnapshotFlags } from '../snapshot-options.js';
 
 /** sigma_rel 0.01 to 0.28: from far narrower than usual tracking to nearly the widest possible. */
 const DEFAULT_GRID = '0.01,0.02,...,0.28';
@@ -24,7 +25,7 @@ export function inspectCommand(io: CliIo): Command {
       const snapshotSettings = parseSnapshotFlags(flags);
       const set = await discoverSnapshots(dir, snapshotSettings.discovery);
       for (const note of set.notes) warn(io, note);
-      const sparse = sparseUpdateWarning(set, snapshotSettings);
+      const sparse = sparseUpdateWarning(set, snapshotSettings.convention, snapshotSettings.updateEvery);
       if (sparse !== undefined) warn(io, sparse);
       const inspection = inspectSnapshots(set, grid, time, snapshotSettings.convention);
       io.stdout.write(flags.json ? `${JSON.stringify(inspection, null, 2)}\n` : renderInspection(inspection));

@@ -14,7 +14,8 @@ import { catchInterrupts } from '../interrupt.js';
 import { warn, type CliIo } from '../io.js';
 import { parseTimeOption } from '../options.js';
 import { startProgress } from '../progress.js';
-import { addSnapshotOptions, parseSnapshotFlags, sparseUpdateWarning, type SnapshotFlags } from '../snapshot-options.js';
+import { sparseUpdateWarning } from '../../snapshots/sparse-update-warning.js';
+import { addSnapshotOptions, parseSnapshotFlags, type SnapshotFlags } from '../snapshot-options.js';
 import { collectReconstructReport, renderReconstructTable } from '../reconstruct-report.js';
 
 interface ReconstructFlags extends SnapshotFlags {
@@ -52,7 +53,7 @@ export function reconstructCommand(io: CliIo): Command {
       if (!flags.dryRun) checkOutputFlags(flags, targets.length);
       const set = await discoverSnapshots(dir, snapshotSettings.discovery);
       for (const note of set.notes) warn(io, note);
-      const sparse = sparseUpdateWarning(set, snapshotSettings);
+      const sparse = sparseUpdateWarning(set, snapshotSettings.convention, snapshotSettings.updateEvery);
       if (sparse !== undefined) warn(io, sparse);
       const plan = planReconstruction(set, targets, time, snapshotSettings.convention);
       const outputs = flags.dryRun ? targets.map(() => null)

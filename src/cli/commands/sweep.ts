@@ -93,7 +93,7 @@ function checkSweepFlags(dir: string, flags: SweepFlags): SweepSettings {
     dir, targets, time: parseTimeOption(flags.time), evaluation, outDir, keep, refine,
     maximize: flags.maximize ?? false, jobs: parsePositiveInteger('--jobs', flags.jobs), dtype: flags.dtype,
     force: flags.force ?? false, allowNonFinite: flags.allowNonfinite ?? false,
-    discovery: snapshotSettings.discovery, convention: snapshotSettings.convention,
+    discovery: snapshotSettings.discovery, convention: snapshotSettings.convention, updateEvery: snapshotSettings.updateEvery,
   };
 }
 
