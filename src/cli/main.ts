@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { EmaSynthError } from '../errors.js';
 import { processIo, type CliIo } from './io.js';
@@ -51,6 +52,8 @@ export async function run(argv: string[], io: CliIo = processIo()): Promise<numb
   }
 }
 
+/** The version in package.json (two folders up from both src/cli and dist/cli), so it is stated once. */
 function packageVersion(): string {
-  return '0.1.0';
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return manifest.version;
 }

@@ -6,7 +6,7 @@ import { UsageError } from '../../errors.js';
 import type { OutputDTypeChoice } from '../../blend/blend-plan.js';
 import { fitWarnings } from '../../reconstruct/fit-warnings.js';
 import { defaultOutputName } from '../../reconstruct/output-metadata.js';
-import { planReconstruction } from '../../reconstruct/plan.js';
+import { planReconstruction, type ReconstructionPlan } from '../../reconstruct/plan.js';
 import { parseTargets } from '../../reconstruct/targets.js';
 import { checkOutputs, passBytes, writeReconstructions } from '../../reconstruct/write-reconstructions.js';
 import { discoverSnapshots } from '../../snapshots/discover.js';
@@ -76,7 +76,7 @@ function checkOutputFlags(flags: ReconstructFlags, targets: number): void {
   }
 }
 
-async function writeOutputs(io: CliIo, plan: ReturnType<typeof planReconstruction>, outputs: string[], flags: ReconstructFlags): Promise<void> {
+async function writeOutputs(io: CliIo, plan: ReconstructionPlan, outputs: string[], flags: ReconstructFlags): Promise<void> {
   // An --out-dir is ours to create, as sweep creates its own; the folder of an --out file must exist.
   if (flags.outDir !== undefined) await mkdir(flags.outDir, { recursive: true }).catch((error: unknown) => { throw outputError(flags.outDir!, 'create the output folder', error); });
   await checkOutputs(plan, outputs, flags.force ?? false);
