@@ -3,26 +3,24 @@
  * add the batch to every target, block by block so the decoded values stay in cache. The main
  * thread and the helper worker each run this on their half of the window; blocks never overlap and
  * each element's sum is formed by one thread in snapshot order, so the split changes no bit.
+ *
+ * A zero weight is skipped (not multiplied), as the plain loop does, so -0 and non-finite values in
+ * unused snapshots behave the same whatever the batching.
  */
-import { accumulateBatch, accumulatePair } from './accumulate.js';
-import { anyNonFinite, decodeBlock, firstNonFinite, type RawBuffer } from './decode-block.js';
-import type { Segment } from './windows.js';
+import { BATCH, BLOCK, BLOCK_BYTES, type BlendKernels } from './blend-kernels.js';
+import { decodeBlock, type SegmentShape } from './decode-block.js';
 
-/** Elements per cache block: 8 decoded float64 blocks of 8 KiB stay in L1/L2 (measured best of 256 to 4096). */
-export const BLOCK = 1024;
-
-/** The part of a Segment that decoding needs (what crosses to the worker). */
-export type SegmentShape = Pick<Segment, 'windowOffset' | 'count'> & { readonly tensor: Pick<Segment['tensor'], 'inputDType'> };
-
+/** Everything is a byte address in the blend memory, so this crosses to the worker as plain numbers. */
 export interface RangeWork {
   readonly segments: readonly SegmentShape[];
-  /** offsets[j]: byte offset of each segment in raw[j]. */
+  /** offsets[j][s]: byte offset of segment s in snapshot j's read buffer. */
   readonly offsets: readonly (readonly number[])[];
-  readonly raw: readonly RawBuffer[];
+  /** raw[j]: snapshot j's read buffer. */
+  readonly raw: readonly number[];
   readonly count: number;
-  readonly accumulators: readonly Float64Array[];
-  /** weights[k]: target k's weights for this batch. */
-  readonly weights: readonly Float64Array[];
+  readonly accumulators: readonly number[];
+  /** targets x BATCH float64: this batch's weights. */
+  readonly weights: number;
   readonly from: number;
   readonly to: number;
   /** The last batch of the window: check each block's sums for NaN/Inf while they are in cache. */
@@ -35,19 +33,53 @@ export interface NonFiniteAt {
   readonly element: number;
 }
 
-/** Accumulates the batch over [from, to); with `check`, returns the first non-finite sum (and stops). */
-export function accumulateRange(work: RangeWork, values: readonly Float64Array[]): NonFiniteAt | undefined {
+/**
+ * Accumulates the batch over [from, to) using `scratch` (BATCH decoded blocks); with `check`,
+ * returns the first non-finite sum (and stops). `memory` views the blend memory.
+ */
+export function accumulateRange(kernels: BlendKernels, memory: Float64Array, work: RangeWork, scratch: number): NonFiniteAt | undefined {
   const { segments, offsets, raw, count, accumulators: acc, weights } = work;
+  const targets = acc.length;
+  const weightsOf = (k: number): number => weights + 8 * BATCH * k;
+  const full = Array.from({ length: targets }, (_, k) => !hasZero(memory, weightsOf(k), count));
+  const accumulate = kernels.accumulate;
   for (let from = work.from; from < work.to; from += BLOCK) {
     const n = Math.min(BLOCK, work.to - from);
-    for (let j = 0; j < count; j++) decodeBlock(segments as readonly Segment[], offsets[j], raw[j], from, n, values[j]);
-    let k = 0;
-    for (; k + 2 <= acc.length; k += 2) accumulatePair(acc[k], acc[k + 1], from, n, values, weights[k], weights[k + 1], count);
-    if (k < acc.length) accumulateBatch(acc[k], from, n, values, weights[k], count);
+    for (let j = 0; j < count; j++) decodeBlock(kernels, segments, offsets[j], raw[j], from, n, scratch + j * BLOCK_BYTES);
+    for (let k = 0; k < targets;) {
+      if (full[k] && k + 1 < targets && full[k + 1]) {
+        // Two targets per pass: each decoded value is loaded once for both.
+        accumulate[1][count - 1](acc[k] + 8 * from, acc[k + 1] + 8 * from, n, scratch, weightsOf(k), weightsOf(k + 1));
+        k += 2;
+      } else {
+        if (full[k]) accumulate[0][count - 1](acc[k] + 8 * from, 0, n, scratch, weightsOf(k), 0);
+        else accumulateNonZero(kernels, memory, acc[k] + 8 * from, n, scratch, weightsOf(k), count);
+        k += 1;
+      }
+    }
     if (!work.check) continue;
-    for (let target = 0; target < acc.length; target++) {
-      if (anyNonFinite(acc[target], from, n)) return { target, element: from + firstNonFinite(acc[target], from, n) };
+    for (let target = 0; target < targets; target++) {
+      const at = acc[target] + 8 * from;
+      if (kernels.anyNonFinite(at, n) !== 0) return { target, element: from + firstNonFinite(memory, at, n) };
     }
   }
   return undefined;
+}
+
+/** One snapshot at a time, skipping zero weights: the same roundings as the full kernels. */
+function accumulateNonZero(kernels: BlendKernels, memory: Float64Array, at: number, n: number, scratch: number, weights: number, count: number): void {
+  for (let j = 0; j < count; j++) {
+    if (memory[weights / 8 + j] !== 0) kernels.accumulate[0][0](at, 0, n, scratch + j * BLOCK_BYTES, weights + 8 * j, 0);
+  }
+}
+
+function hasZero(memory: Float64Array, weights: number, count: number): boolean {
+  for (let j = 0; j < count; j++) if (memory[weights / 8 + j] === 0) return true;
+  return false;
+}
+
+/** Index (relative to the address) of the first NaN or +-Inf among n float64 values, or -1. */
+function firstNonFinite(memory: Float64Array, address: number, n: number): number {
+  for (let j = 0; j < n; j++) if (!Number.isFinite(memory[address / 8 + j])) return j;
+  return -1;
 }

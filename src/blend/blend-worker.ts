@@ -1,28 +1,22 @@
 /**
- * The helper thread of the blend (see parallel.ts): receives the shared accumulators once, then one
- * message per batch naming the shared read buffers and the element range to accumulate, and answers
- * when done. It does no I/O.
+ * The helper thread of the blend (see parallel.ts): receives the job's shared WebAssembly memory
+ * once, instantiates the same kernels over it, then gets one message per batch (plain numbers:
+ * addresses and element range) and answers when done. It does no I/O.
  */
 import { parentPort } from 'node:worker_threads';
-import { accumulateRange, BLOCK, type NonFiniteAt, type SegmentShape } from './accumulate-range.js';
-import { RawBuffer } from './decode-block.js';
+import { accumulateRange, type NonFiniteAt, type RangeWork } from './accumulate-range.js';
+import { instantiateKernels, type BlendKernels } from './blend-kernels.js';
 
 export interface InitMessage {
   readonly type: 'init';
-  readonly accumulators: readonly SharedArrayBuffer[];
+  readonly memory: WebAssembly.Memory;
+  /** This thread's decode scratch in that memory. */
+  readonly scratch: number;
 }
 
-export interface BatchMessage {
+export interface BatchMessage extends RangeWork {
   readonly type: 'batch';
   readonly id: number;
-  readonly segments: readonly SegmentShape[];
-  readonly offsets: readonly (readonly number[])[];
-  readonly buffers: readonly SharedArrayBuffer[];
-  readonly weights: readonly Float64Array[];
-  readonly count: number;
-  readonly from: number;
-  readonly to: number;
-  readonly check: boolean;
 }
 
 export interface DoneMessage {
@@ -31,27 +25,16 @@ export interface DoneMessage {
   readonly error?: string;
 }
 
-let accumulators: Float64Array[] = [];
-const views = new Map<SharedArrayBuffer, RawBuffer>();
-const values = Array.from({ length: 8 }, () => new Float64Array(BLOCK));
-
-function view(buffer: SharedArrayBuffer): RawBuffer {
-  let raw = views.get(buffer);
-  if (raw === undefined) {
-    raw = new RawBuffer(buffer);
-    views.set(buffer, raw);
-  }
-  return raw;
-}
+let state: { kernels: BlendKernels; view: Float64Array; scratch: number } | undefined;
 
 parentPort?.on('message', (message: InitMessage | BatchMessage) => {
   if (message.type === 'init') {
-    accumulators = message.accumulators.map((buffer) => new Float64Array(buffer));
-    views.clear();
+    state = { kernels: instantiateKernels(message.memory), view: new Float64Array(message.memory.buffer), scratch: message.scratch };
     return;
   }
   try {
-    const nonFinite = accumulateRange({ ...message, raw: message.buffers.map(view), accumulators }, values);
+    if (state === undefined) throw new Error('batch before init');
+    const nonFinite = accumulateRange(state.kernels, state.view, message, state.scratch);
     parentPort!.postMessage({ id: message.id, nonFinite } satisfies DoneMessage);
   } catch (error) {
     parentPort!.postMessage({ id: message.id, error: String((error as Error)?.stack ?? error) } satisfies DoneMessage);

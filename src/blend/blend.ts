@@ -9,17 +9,20 @@
  * sum is `acc += w * v` one snapshot at a time in ascending order, exactly as a plain loop, so the
  * bytes written do not depend on K, the window size or the batching. NaN/Inf are caught in the
  * sums (non-finite.ts). Outputs are encoded once per target and written while the next window is
- * computed.
+ * computed. The arithmetic runs in WebAssembly kernels (blend-kernels.ts) over one shared memory
+ * holding every buffer (blend-memory.ts).
  */
 import { availableParallelism } from 'node:os';
 import { HandlePool } from '../io/handle-pool.js';
 import { encodeFloats } from '../safetensors/dtype-convert.js';
 import { DTYPE_BYTES, type TensorSource } from '../tensors/tensor-source.js';
-import { accumulateRange, BLOCK, type NonFiniteAt, type RangeWork, type SegmentShape } from './accumulate-range.js';
+import { accumulateRange, type NonFiniteAt, type RangeWork } from './accumulate-range.js';
+import { BATCH, BLOCK, createBlendMemory, instantiateKernels, type BlendKernels } from './blend-kernels.js';
+import { planBlendLayout, type BlendLayout } from './blend-memory.js';
 import type { PlannedTensor } from './blend-plan.js';
-import { RawBuffer } from './decode-block.js';
+import type { SegmentShape } from './decode-block.js';
 import { nonFiniteSourceError } from './non-finite.js';
-import { BlendHelper, float64Arrays } from './parallel.js';
+import { BlendHelper } from './parallel.js';
 import { planSourceReads, readBufferBytes, type SourceReads } from './read-plan.js';
 import { planWindows, type Segment, type Window } from './windows.js';
 
@@ -48,8 +51,6 @@ export interface BlendJob {
   readonly threads?: number;
 }
 
-/** Snapshots accumulated together (the widest kernel in accumulate.ts). */
-const BATCH = 8;
 /** Below this many multiply-adds (elements x snapshots x targets) a second thread costs more than it saves. */
 const PARALLEL_MIN_WORK = 1 << 26;
 const DEFAULT_MAX_OPEN_FILES = 64;
@@ -57,11 +58,11 @@ const DEFAULT_MAX_OPEN_FILES = 64;
 export async function blendSnapshots(job: BlendJob): Promise<{ bytesRead: number }> {
   if (job.weights.length !== job.sinks.length) throw new RangeError(`${job.weights.length} weight rows for ${job.sinks.length} sinks`);
   for (const row of job.weights) if (row.length !== job.sources.length) throw new RangeError(`a weight row has ${row.length} entries for ${job.sources.length} sources`);
-  const engine = new BlendEngine(job);
+  const windows = [...planWindows(job.plan, job.chunkElements)];
+  const engine = new BlendEngine(job, windows);
   try {
     engine.startHelper();
     let bytesRead = 0;
-    const windows = [...planWindows(job.plan, job.chunkElements)];
     for (const [w, window] of windows.entries()) {
       job.signal?.throwIfAborted();
       bytesRead += window.mode === 'copy' ? await engine.copyWindow(window) : await engine.blendWindow(window, windows[w + 1]);
@@ -78,18 +79,20 @@ interface Batch {
   readonly first: number;
   readonly count: number;
   readonly reads: readonly SourceReads[];
-  readonly raw: readonly RawBuffer[];
+  /** Addresses of the read buffers in the blend memory. */
+  readonly raw: readonly number[];
   readonly done: Promise<void>;
 }
 
 class BlendEngine {
   private readonly pool: HandlePool<TensorSource>;
-  private readonly raw: RawBuffer[][] = [[], []];
-  private readonly values = Array.from({ length: BATCH }, () => new Float64Array(BLOCK));
-  private readonly accumulators: Float64Array[];
+  private readonly layout: BlendLayout;
+  private readonly memory: WebAssembly.Memory;
+  private readonly kernels: BlendKernels;
+  private readonly bytes: Uint8Array;
+  private readonly float64: Float64Array;
   private readonly parallel: boolean;
   private helper: BlendHelper | undefined;
-  private readonly outputs: Uint8Array[];
   /** weightBatches[k][b]: target k's weights for batch b, zero-copy views. */
   private readonly weightBatches: Float64Array[][];
   private readonly writes: Promise<void>[];
@@ -99,13 +102,23 @@ class BlendEngine {
   /** The next window's first batch, read while the current window's last batch is accumulated. */
   private prefetched: { readonly window: Window; readonly batch: Promise<Batch> } | undefined;
 
-  constructor(private readonly job: BlendJob) {
+  constructor(private readonly job: BlendJob, windows: readonly Window[]) {
     const targets = job.sinks.length;
     this.pool = new HandlePool(Math.max(job.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES, 2 * BATCH + 1));
-    const elements = job.plan.reduce((sum, t) => sum + (t.mode === 'blend' ? t.elements : 0), 0);
+    const blended = windows.filter((w) => w.mode === 'blend');
+    const elements = blended.reduce((sum, w) => sum + w.elements, 0);
     this.parallel = job.threads !== undefined ? job.threads >= 2 : availableParallelism() >= 2 && elements * job.sources.length * Math.max(1, targets) >= PARALLEL_MIN_WORK;
-    this.accumulators = float64Arrays(targets, job.chunkElements, this.parallel);
-    this.outputs = Array.from({ length: targets }, () => new Uint8Array(0));
+    this.layout = planBlendLayout({
+      targets,
+      chunkElements: Math.max(0, ...blended.map((w) => w.elements)),
+      rawBytes: Math.max(0, ...blended.map((w) => readBufferBytes(w.segments))),
+      outputBytes: Math.max(0, ...blended.map((w) => outputBytes(w.segments))),
+      threads: this.parallel ? 2 : 1,
+    });
+    this.memory = createBlendMemory(this.layout.totalBytes);
+    this.kernels = instantiateKernels(this.memory);
+    this.bytes = new Uint8Array(this.memory.buffer);
+    this.float64 = new Float64Array(this.memory.buffer);
     this.writes = Array.from({ length: targets }, () => Promise.resolve());
     this.weightBatches = job.weights.map((row) => {
       const all = Float64Array.from(row);
@@ -114,13 +127,13 @@ class BlendEngine {
   }
 
   startHelper(): void {
-    if (this.parallel) this.helper = BlendHelper.start(this.accumulators);
+    if (this.parallel) this.helper = BlendHelper.start(this.memory, this.layout.scratch[1]);
   }
 
   async blendWindow(window: Window, next: Window | undefined): Promise<number> {
     const { segments, elements } = window;
     const sources = this.job.sources;
-    for (const accumulator of this.accumulators) accumulator.fill(0, 0, elements);
+    for (const accumulator of this.layout.accumulators) this.float64.fill(0, accumulator / 8, accumulator / 8 + elements);
     const bufferBytes = readBufferBytes(segments);
     let bytesRead = 0;
     let nonFinite: NonFiniteAt | undefined;
@@ -169,16 +182,14 @@ class BlendEngine {
   /** Issues the reads of sources [first, first + 8) into the buffer set not used by the previous batch. */
   private async startBatch(first: number, segments: readonly Segment[], bufferBytes: number): Promise<Batch> {
     const count = Math.min(BATCH, this.job.sources.length - first);
-    const set = this.raw[this.batchCount++ % 2];
+    const raw = this.layout.raw[this.batchCount++ % 2].slice(0, count);
     const reads: SourceReads[] = [];
     for (let j = 0; j < count; j++) {
       const source = this.job.sources[first + j];
       await this.pool.use(source);
       reads.push(planSourceReads(source, segments));
-      if (set[j] === undefined || set[j].bytes.byteLength < bufferBytes) set[j] = new RawBuffer(bufferBytes, this.helper !== undefined);
     }
-    const raw = set.slice(0, count);
-    const done = this.track(Promise.all(reads.map((plan, j) => plan.read(raw[j].bytes))).then(() => undefined));
+    const done = this.track(Promise.all(reads.map((plan, j) => plan.read(this.bytes.subarray(raw[j], raw[j] + bufferBytes)))).then(() => undefined));
     return { first, count, reads, raw, done };
   }
 
@@ -187,38 +198,37 @@ class BlendEngine {
    * With `check` (last batch), returns the first NaN/Inf sum (non-finite.ts explains why sums).
    */
   private async accumulate(b: number, batch: Batch, segments: readonly Segment[], elements: number, check: boolean): Promise<NonFiniteAt | undefined> {
-    const raw = batch.raw;
+    const { weights, accumulators, scratch } = this.layout;
+    for (let k = 0; k < this.weightBatches.length; k++) this.float64.set(this.weightBatches[k][b], weights / 8 + k * BATCH);
+    const shapes: SegmentShape[] = segments.map((s) => ({ windowOffset: s.windowOffset, count: s.count, tensor: { inputDType: s.tensor.inputDType } }));
     const work: RangeWork = {
-      segments, offsets: batch.reads.map((r) => r.segmentOffsets), raw, count: batch.count,
-      accumulators: this.accumulators, weights: this.weightBatches.map((w) => w[b]), from: 0, to: elements, check,
+      segments: shapes, offsets: batch.reads.map((r) => r.segmentOffsets), raw: batch.raw, count: batch.count,
+      accumulators, weights, from: 0, to: elements, check,
     };
     const split = Math.ceil(elements / 2 / BLOCK) * BLOCK;
-    if (this.helper === undefined || split >= elements) return accumulateRange(work, this.values);
-    const shapes: SegmentShape[] = segments.map((s) => ({ windowOffset: s.windowOffset, count: s.count, tensor: { inputDType: s.tensor.inputDType } }));
-    const remote = this.track(this.helper.run({
-      segments: shapes, offsets: work.offsets, buffers: raw.map((r) => r.buffer as SharedArrayBuffer),
-      weights: work.weights.map((w) => w.slice()), count: batch.count, from: split, to: elements, check,
-    }));
-    const lower = accumulateRange({ ...work, to: split }, this.values);
+    if (this.helper === undefined || split >= elements) return accumulateRange(this.kernels, this.float64, work, scratch[0]);
+    const remote = this.track(this.helper.run({ ...work, from: split }));
+    const lower = accumulateRange(this.kernels, this.float64, { ...work, to: split }, scratch[0]);
     const upper = await remote;
     return lower ?? upper;
   }
 
   /** Encodes each target's window and starts its write; a target's buffer is reused only after its previous write finished. */
   private async writeWindow(segments: readonly Segment[]): Promise<void> {
-    let total = 0;
-    for (const segment of segments) total += segment.count * DTYPE_BYTES[segment.tensor.outputDType];
     for (let k = 0; k < this.job.sinks.length; k++) {
       await this.writes[k];
-      if (this.outputs[k].byteLength < total) this.outputs[k] = new Uint8Array(Math.max(total, this.job.chunkElements * 4));
-      const output = this.outputs[k].subarray(0, total);
-      let offset = 0;
+      const accumulator = this.layout.accumulators[k];
+      const output = this.layout.outputs[k];
+      let offset = output;
       for (const segment of segments) {
-        const bytes = segment.count * DTYPE_BYTES[segment.tensor.outputDType];
-        encodeFloats(segment.tensor.outputDType, this.accumulators[k].subarray(segment.windowOffset, segment.windowOffset + segment.count), output.subarray(offset, offset + bytes));
+        const { outputDType } = segment.tensor;
+        const bytes = segment.count * DTYPE_BYTES[outputDType];
+        const sums = accumulator + 8 * segment.windowOffset;
+        if (outputDType === 'F32') this.kernels.encodeF32(sums, offset, segment.count);
+        else encodeFloats(outputDType, this.float64.subarray(sums / 8, sums / 8 + segment.count), this.bytes.subarray(offset, offset + bytes));
         offset += bytes;
       }
-      this.writes[k] = this.track(this.job.sinks[k].write(output));
+      this.writes[k] = this.track(this.job.sinks[k].write(this.bytes.subarray(output, offset)));
     }
   }
 
@@ -231,6 +241,12 @@ class BlendEngine {
     promise.then(forget, forget);
     return promise;
   }
+}
+
+function outputBytes(segments: readonly Segment[]): number {
+  let bytes = 0;
+  for (const segment of segments) bytes += segment.count * DTYPE_BYTES[segment.tensor.outputDType];
+  return bytes;
 }
 
 function windowInputBytes(segments: readonly Segment[]): number {

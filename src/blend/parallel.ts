@@ -1,12 +1,13 @@
 /**
  * The blend's second thread. When the machine has more than one core, a worker accumulates the
  * upper half of each window while the main thread does the lower half (and keeps the I/O going).
- * Read buffers and accumulators are SharedArrayBuffers, so a batch costs one small message each way.
+ * Both run the same WebAssembly kernels over the job's shared memory, so a batch costs one small
+ * message of addresses each way.
  */
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { NonFiniteAt } from './accumulate-range.js';
+import type { NonFiniteAt, RangeWork } from './accumulate-range.js';
 import type { BatchMessage, DoneMessage, InitMessage } from './blend-worker.js';
 
 export class BlendHelper {
@@ -31,8 +32,8 @@ export class BlendHelper {
     worker.on('exit', (code) => fail(new Error(`blend worker exited with code ${code}`)));
   }
 
-  /** A helper thread sharing these accumulators (which must live in SharedArrayBuffers). */
-  static start(accumulators: readonly Float64Array[]): BlendHelper {
+  /** A helper thread working in this shared memory, decoding into its own `scratch` there. */
+  static start(memory: WebAssembly.Memory, scratch: number): BlendHelper {
     // The worker file sits beside this one: .js when built. Run from source (.ts, through tsx, as
     // the tests and the benchmark do), the worker must register tsx itself: it does not inherit
     // the loader hooks of the main thread.
@@ -42,12 +43,12 @@ export class BlendHelper {
       ? new Worker(`import(${JSON.stringify(tsxApi())}).then((api) => { api.register(); return import(${JSON.stringify(url.href)}); });`, { eval: true })
       : new Worker(url);
     const helper = new BlendHelper(worker);
-    helper.worker.postMessage({ type: 'init', accumulators: accumulators.map((a) => a.buffer as SharedArrayBuffer) } satisfies InitMessage);
+    helper.worker.postMessage({ type: 'init', memory, scratch } satisfies InitMessage);
     return helper;
   }
 
   /** Runs one batch on the worker; resolves with the first non-finite sum it found, if checking. */
-  run(work: Omit<BatchMessage, 'type' | 'id'>): Promise<NonFiniteAt | undefined> {
+  run(work: RangeWork): Promise<NonFiniteAt | undefined> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     const id = this.nextId++;
     return new Promise<NonFiniteAt | undefined>((resolve, reject) => {
@@ -69,9 +70,4 @@ function tsxApi(): string {
   } catch {
     return 'tsx/esm/api';
   }
-}
-
-/** Float64 arrays over shared memory when a helper thread will write them too. */
-export function float64Arrays(count: number, length: number, shared: boolean): Float64Array[] {
-  return Array.from({ length: count }, () => new Float64Array(shared ? new SharedArrayBuffer(length * 8) : new ArrayBuffer(length * 8)));
 }

@@ -1,0 +1,123 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BATCH, BLOCK, BLOCK_BYTES, createBlendMemory, instantiateKernels } from '../src/blend/blend-kernels.js';
+import { decodeFloats } from '../src/safetensors/dtype-convert.js';
+
+// Second method throughout: plain JavaScript (decodeFloats' tables, Math.fround, a scalar loop),
+// compared bit for bit (NaN compared as NaN: its payload is not preserved by either side).
+const memory = createBlendMemory(4 << 20);
+const kernels = instantiateKernels(memory);
+const bytes = new Uint8Array(memory.buffer);
+const view = new DataView(memory.buffer);
+
+function sameFloat(actual: number, expected: number, what: string): void {
+  if (Number.isNaN(expected)) assert.ok(Number.isNaN(actual), `${what}: expected NaN, got ${actual}`);
+  else assert.ok(Object.is(actual, expected), `${what}: expected ${expected}, got ${actual}`);
+}
+
+function random(seed: number): () => number {
+  let state = seed >>> 0 || 1;
+  return () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 4294967296;
+  };
+}
+
+for (const dtype of ['F16', 'BF16'] as const) {
+  test(`${dtype} decoding is exact for all 65,536 bit patterns, from an odd address`, () => {
+    const src = 1; // unaligned on purpose
+    const dst = 1 << 20;
+    for (let h = 0; h < 65536; h++) view.setUint16(src + 2 * h, h, true);
+    (dtype === 'F16' ? kernels.decodeF16 : kernels.decodeBF16)(src, dst, 65536);
+    const expected = new Float64Array(65536);
+    decodeFloats(dtype, bytes.slice(src, src + 2 * 65536), expected);
+    for (let h = 0; h < 65536; h++) sameFloat(view.getFloat64(dst + 8 * h, true), expected[h], `0x${h.toString(16)}`);
+  });
+}
+
+test('F32 and F64 decoding widen exactly, including subnormals, infinities and the tail of odd counts', () => {
+  const next = random(7);
+  const specials = [0, -0, 1.4e-45, -1.1754942e-38, 3.4028235e38, Infinity, -Infinity, NaN];
+  for (const n of [0, 1, 3, 4, 5, 1023]) {
+    const src = 3;
+    const dst = 2 << 20;
+    const values = Array.from({ length: n }, (_, i) => Math.fround(i < specials.length ? specials[i] : (next() - 0.5) * 1e6));
+    values.forEach((v, i) => view.setFloat32(src + 4 * i, v, true));
+    kernels.decodeF32(src, dst, n);
+    values.forEach((v, i) => sameFloat(view.getFloat64(dst + 8 * i, true), v, `F32 n=${n} #${i}`));
+    values.forEach((v, i) => view.setFloat64(src + 8 * i, v * Math.PI, true));
+    kernels.decodeF64(src, dst, n);
+    values.forEach((v, i) => sameFloat(view.getFloat64(dst + 8 * i, true), v * Math.PI, `F64 n=${n} #${i}`));
+  }
+});
+
+test('every accumulate kernel (1 or 2 targets, 1 to 8 snapshots) rounds exactly like acc += w * v in snapshot order', () => {
+  const next = random(11);
+  const values = 8; // decoded blocks at an unaligned address
+  const weights = (1 << 20) + 4;
+  const accA = (2 << 20) + 8;
+  const accB = (3 << 20) + 24;
+  for (let j = 0; j < BATCH; j++) for (let e = 0; e < BLOCK; e++) view.setFloat64(values + j * BLOCK_BYTES + 8 * e, (next() - 0.5) * 10 ** Math.floor(next() * 8), true);
+  for (const targets of [1, 2] as const) {
+    for (let s = 1; s <= BATCH; s++) {
+      for (const n of [1, 2, 3, 5, 7, BLOCK]) {
+        const w = Array.from({ length: 2 * BATCH }, () => next() * 2 - 0.6);
+        w.forEach((x, i) => view.setFloat64(weights + 8 * i, x, true));
+        const start = Array.from({ length: 2 * n }, () => next() - 0.5);
+        for (let e = 0; e < n; e++) {
+          view.setFloat64(accA + 8 * e, start[e], true);
+          view.setFloat64(accB + 8 * e, start[n + e], true);
+        }
+        kernels.accumulate[targets - 1][s - 1](accA, accB, n, values, weights, weights + 8 * BATCH);
+        for (let t = 0; t < targets; t++) {
+          for (let e = 0; e < n; e++) {
+            let x = start[t * n + e];
+            for (let j = 0; j < s; j++) x += w[t * BATCH + j] * view.getFloat64(values + j * BLOCK_BYTES + 8 * e, true);
+            sameFloat(view.getFloat64((t === 0 ? accA : accB) + 8 * e, true), x, `T=${targets} S=${s} n=${n} target ${t} element ${e}`);
+          }
+        }
+      }
+    }
+  }
+});
+
+test('accumulate kernels write nothing beyond the count', () => {
+  const acc = 3 << 20;
+  for (let e = 0; e < 16; e++) view.setFloat64(acc + 8 * e, 100 + e, true);
+  view.setFloat64(1 << 20, 1, true);
+  for (let n = 0; n < 9; n++) {
+    kernels.accumulate[0][0](acc, 0, n, 0, 1 << 20, 0);
+    for (let e = n; e < 16; e++) assert.equal(view.getFloat64(acc + 8 * e, true), 100 + e, `n=${n} touched element ${e}`);
+    for (let e = 0; e < 16; e++) view.setFloat64(acc + 8 * e, 100 + e, true);
+  }
+});
+
+test('the non-finite check finds a NaN or an infinity at any position and ignores -0 and huge finite values', () => {
+  const at = (1 << 20) + 8;
+  for (const n of [1, 2, 3, 4, 5, 9, 1024]) {
+    for (let e = 0; e < n; e++) view.setFloat64(at + 8 * e, e % 2 ? -0 : 1.7e308, true);
+    assert.equal(kernels.anyNonFinite(at, n), 0, `finite n=${n}`);
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      for (const position of [0, n - 1, n >> 1]) {
+        view.setFloat64(at + 8 * position, bad, true);
+        assert.equal(kernels.anyNonFinite(at, n), 1, `${bad} at ${position} of ${n}`);
+        view.setFloat64(at + 8 * position, 0, true);
+      }
+    }
+  }
+});
+
+test('F32 encoding rounds to nearest, ties to even, as Math.fround does', () => {
+  const next = random(5);
+  const src = 8;
+  const dst = (1 << 20) + 2;
+  const specials = [1 + 2 ** -24, 1 + 3 * 2 ** -24, 3.4028235677973366e38, 3.5e38, 1e-46, 7e-46, -0, NaN, -Infinity];
+  for (const n of [1, 3, 4, 6, 1000]) {
+    const values = Array.from({ length: n }, (_, i) => (i < specials.length ? specials[i] : (next() - 0.5) * 10 ** (next() * 80 - 40)));
+    values.forEach((v, i) => view.setFloat64(src + 8 * i, v, true));
+    kernels.encodeF32(src, dst, n);
+    values.forEach((v, i) => sameFloat(view.getFloat32(dst + 4 * i, true), Math.fround(v), `n=${n} #${i} (${v})`));
+  }
+});
