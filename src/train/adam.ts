@@ -23,63 +23,85 @@ export interface AdamState {
   readonly v: ReadonlyMap<string, Float32Array>;
 }
 
+/**
+ * The update of one parameter tensor in place. A separate small function so that V8 optimises the
+ * loop on its own (inside apply() it ran about twice as slow).
+ */
+function adamKernel(
+  values: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array,
+  { beta1, beta2, eps }: AdamOptions, stepSize: number, inverseCorrection2Sqrt: number,
+): void {
+  for (let i = 0; i < values.length; i++) {
+    const g0 = g[i];
+    const gi = g0 - g0 === 0 ? g0 : 0; // false exactly for NaN and +-Infinity
+    // Rounded to float32 before use, as torch's float32 moments are.
+    const mi = Math.fround(beta1 * m[i] + (1 - beta1) * gi);
+    const vi = Math.fround(beta2 * v[i] + (1 - beta2) * gi * gi);
+    m[i] = mi;
+    v[i] = vi;
+    values[i] -= (stepSize * mi) / (Math.sqrt(vi) * inverseCorrection2Sqrt + eps);
+  }
+}
+
 export class Adam {
   /** Number of steps taken (t in the bias corrections). */
   step = 0;
-  readonly m = new Map<string, tf.Variable>();
-  readonly v = new Map<string, tf.Variable>();
+  /**
+   * Moments as plain arrays, updated in JS: one pass over 0.4 M values costs about 2 ms, while
+   * the same update as tfjs ops is about ten kernels per parameter (20-30 ms a step on wasm).
+   */
+  readonly m = new Map<string, Float32Array>();
+  readonly v = new Map<string, Float32Array>();
 
   constructor(params: ReadonlyMap<string, tf.Variable>, readonly options: AdamOptions = ADAM_DEFAULTS) {
     for (const [name, p] of params) {
-      // tidy disposes the temporary zeros (variables survive tidy).
-      this.m.set(name, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
-      this.v.set(name, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
+      this.m.set(name, new Float32Array(p.size));
+      this.v.set(name, new Float32Array(p.size));
     }
   }
 
   /** One update of every parameter in `params` with its gradient in `grads`. */
   apply(params: ReadonlyMap<string, tf.Variable>, grads: ReadonlyMap<string, tf.Tensor>, lr: number): void {
-    const { beta1, beta2, eps } = this.options;
+    const { beta1, beta2 } = this.options;
     this.step += 1;
     const stepSize = lr / (1 - beta1 ** this.step);
-    const correction2Sqrt = Math.sqrt(1 - beta2 ** this.step);
-    tf.tidy(() => {
-      for (const [name, p] of params) {
-        const grad = grads.get(name);
-        const m = this.m.get(name);
-        const v = this.v.get(name);
-        if (grad === undefined || m === undefined || v === undefined) {
-          throw new Error(`adam: no gradient or moment for parameter '${name}'`);
-        }
-        const g = tf.where(tf.isFinite(grad), grad, tf.zerosLike(grad));
-        m.assign(tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)));
-        v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2)));
-        const denom = tf.add(tf.div(tf.sqrt(v), correction2Sqrt), eps);
-        p.assign(tf.sub(p, tf.mul(tf.div(m, denom), stepSize)));
+    const inverseCorrection2Sqrt = 1 / Math.sqrt(1 - beta2 ** this.step);
+    for (const [name, p] of params) {
+      const grad = grads.get(name);
+      const m = this.m.get(name);
+      const v = this.v.get(name);
+      if (grad === undefined || m === undefined || v === undefined) {
+        throw new Error(`adam: no gradient or moment for parameter '${name}'`);
       }
-    });
+      const g = grad.dataSync() as Float32Array;
+      // A copy: dataSync may return the variable's own storage (cpu backend), which must not change under tfjs.
+      const values = (p.dataSync() as Float32Array).slice();
+      adamKernel(values, g, m, v, this.options, stepSize, inverseCorrection2Sqrt);
+      tf.tidy(() => p.assign(tf.tensor(values, p.shape, 'float32')));
+    }
   }
 
   exportState(): AdamState {
-    const read = (map: Map<string, tf.Variable>) =>
-      new Map([...map].map(([name, t]) => [name, Float32Array.from(t.dataSync() as Float32Array)]));
-    return { step: this.step, m: read(this.m), v: read(this.v) };
+    const copy = (map: Map<string, Float32Array>) => new Map([...map].map(([name, a]) => [name, Float32Array.from(a)]));
+    return { step: this.step, m: copy(this.m), v: copy(this.v) };
   }
 
   importState(state: AdamState): void {
     this.step = state.step;
     for (const [target, source, label] of [[this.m, state.m, 'm'], [this.v, state.v, 'v']] as const) {
-      for (const [name, variable] of target) {
+      for (const [name, moment] of target) {
         const data = source.get(name);
-        if (data === undefined || data.length !== variable.size) {
+        if (data === undefined || data.length !== moment.length) {
           throw new Error(`adam ${label} for '${name}' is missing or has the wrong size`);
         }
-        tf.tidy(() => variable.assign(tf.tensor(data, variable.shape, 'float32')));
+        moment.set(data);
       }
     }
   }
 
+  /** Nothing to free since the moments left tfjs; kept so that callers need not know. */
   dispose(): void {
-    for (const t of [...this.m.values(), ...this.v.values()]) t.dispose();
+    this.m.clear();
+    this.v.clear();
   }
 }

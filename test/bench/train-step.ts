@@ -1,7 +1,8 @@
 /**
- * Median time of one training step (forced weight normalisation, forward, backward; no optimizer)
- * per backend. MPUNET.md section 9's bar: PyTorch CPU takes about 165 ms for small16 at batch 32
- * including Adam. The pure-JS cpu backend is far slower, so it runs the tiny config by default.
+ * Median time of one training step as the training loop (src/train/loop.ts) takes it: forced weight
+ * normalisation, forward, backward, the Adam update and both EMA updates, per backend. MPUNET.md
+ * section 9's bar: PyTorch CPU takes about 165 ms for small16 at batch 32 including Adam (the EMA
+ * updates add about 2 ms there). The pure-JS cpu backend is far slower, so it runs the tiny config by default.
  * 'wasm-parallel' splits the batch between this thread and worker threads (parallel-gradients.ts).
  *
  *   node --import tsx test/bench/train-step.ts [--backends wasm,wasm-parallel,cpu] [--repeats 5] [--config small16] [--batch 32]
@@ -12,8 +13,11 @@ import { availableParallelism, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
+import { Adam } from '../../src/train/adam.js';
 import { BackendName, selectBackend } from '../../src/train/backend.js';
+import { EmaTracker } from '../../src/train/ema-tracker.js';
 import { NETWORK_PRESETS, presetConfig } from '../../src/train/model/config.js';
+import { stepFlops } from '../../src/train/model/flop-count.js';
 import { createNetwork, forceNormalizeWeights, lossAndGradients } from '../../src/train/model/network.js';
 import { startParallelGradients } from '../../src/train/model/parallel-gradients.js';
 
@@ -28,6 +32,8 @@ export interface StepBenchResult {
   /** Median CPU time of the whole process (all threads) per step. */
   cpuMs: number;
   repeats: number;
+  /** Convolution, linear and attention FLOPs of one step (flop-count.ts), for GFLOP/s figures. */
+  flops: number;
 }
 
 export interface StepBenchOptions {
@@ -50,6 +56,9 @@ export async function benchTrainStep(backend: BenchBackend, configName: keyof ty
   const config = presetConfig(configName);
   const parallel = parallelWorkers > 0 ? await startParallelGradients(config, 'wasm', parallelWorkers) : undefined;
   const net = createNetwork(config, 0);
+  const adam = new Adam(net.params);
+  const emas = new EmaTracker(net.params, [0.05, 0.1]);
+  let nimg = 0;
   const r = config.resolution;
   const y = tf.randomNormal([batch, r, r, config.channels], 0, 0.5, 'float32', 1) as tf.Tensor4D;
   const noise = tf.randomNormal([batch, r, r, config.channels], 0, 1, 'float32', 2) as tf.Tensor4D;
@@ -59,8 +68,12 @@ export async function benchTrainStep(backend: BenchBackend, configName: keyof ty
     const { loss, grads } = parallel
       ? await parallel.lossAndGradients(net, y, sigma, noise)
       : lossAndGradients(net, y, sigma, noise);
+    // A small constant learning rate: the weights move as in training without diverging.
+    adam.apply(net.params, grads, 1e-4);
     loss.dataSync(); // forces completion of the whole graph on async-capable backends
     tf.dispose([loss, ...grads.values()]);
+    nimg += batch;
+    emas.update(net.params, nimg, batch); // reads the new weights back, so every backend has finished the step
   };
   await step(); // warm-up: kernel compilation, buffer allocation
   const times: number[] = [];
@@ -75,10 +88,13 @@ export async function benchTrainStep(backend: BenchBackend, configName: keyof ty
   }
   await parallel?.close();
   tf.dispose([y, noise, sigma]);
+  emas.dispose();
+  adam.dispose();
   net.dispose();
   const label = parallel ? `${name} x${parallelWorkers + 1}` : name;
   return {
     backend: label, config: configName, batch, medianMs: median(times), minMs: Math.min(...times), cpuMs: median(cpu), repeats,
+    flops: stepFlops(config, batch).step,
   };
 }
 
@@ -95,7 +111,8 @@ export async function runTrainStepBench(print: (line: string) => void, options: 
       results.push(r);
       print(`train step  ${r.backend.padEnd(10)} ${r.config.padEnd(8)} batch ${String(r.batch).padEnd(3)} `
         + `median ${r.medianMs.toFixed(0).padStart(6)} ms  min ${r.minMs.toFixed(0).padStart(6)} ms  `
-        + `cpu ${r.cpuMs.toFixed(0).padStart(6)} ms  (${r.repeats} repeats, load ${loadavg()[0].toFixed(1)})`);
+        + `cpu ${r.cpuMs.toFixed(0).padStart(6)} ms  ${(r.flops / r.minMs / 1e6).toFixed(1).padStart(5)} GFLOP/s at min  `
+        + `(${r.repeats} repeats, load ${loadavg()[0].toFixed(1)})`);
     } catch (error) {
       print(`train step  ${backend.padEnd(10)} unavailable: ${(error as Error).message}`);
     }
