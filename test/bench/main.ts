@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --json | --markdown] [-- --repeats N] [-- --large]`: reconstruct and sweep
+ * `npm run bench [-- --quick] [-- --json | --markdown] [-- --repeats N] [-- --large] [-- --only CASE,...]`: reconstruct and sweep
  * throughput against raw I/O (issue 6), on synthetic snapshot folders generated in a temporary
  * folder that is removed at the end, on error and on Ctrl-C. Measure on an idle machine.
  */
@@ -20,6 +20,9 @@ const large = argv.includes('--large');
 const markdown = argv.includes('--markdown');
 const repeatsArg = argv.indexOf('--repeats');
 const repeats = repeatsArg >= 0 ? Number(argv[repeatsArg + 1]) : quick ? 1 : 3;
+/** `--only f32-16x64MB,...`: just these cases, and none of the other rows (solve, inspect, train). */
+const onlyArg = argv.indexOf('--only');
+const only = onlyArg >= 0 ? new Set(argv[onlyArg + 1].split(',')) : undefined;
 const log = (line: string): void => { (json ? process.stderr : process.stdout).write(`${line}\n`); };
 
 /** `sweep`: also time `ema-synth sweep --keep all` (same engine, issue 3's K = 32 vs K = 1 figure). */
@@ -162,8 +165,8 @@ async function main(): Promise<void> {
   const rows: BlendRow[] = [];
   const checks: string[] = [];
   const coldNote: { text?: string } = quick ? { text: 'cold cache not measured in --quick' } : {};
-  for (const c of CASES) await benchCase(c, rows, checks, coldNote);
-  const other = await others();
+  for (const c of CASES) if (only === undefined || only.has(c.name)) await benchCase(c, rows, checks, coldNote);
+  const other = only === undefined ? await others() : [];
   const result = { date: new Date().toISOString(), machine: { ...machine, loadAverageAtEnd: loadavg().map((l) => +l.toFixed(2)) }, repeats, rows, other, checks, cold: coldNote.text ?? 'measured (page cache dropped before each cold run)' };
   if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else {
