@@ -60,8 +60,8 @@ export class Adam {
     }
   }
 
-  /** One update of every parameter in `params` with its gradient in `grads`. */
-  apply(params: ReadonlyMap<string, tf.Variable>, grads: ReadonlyMap<string, tf.Tensor>, lr: number): void {
+  /** One update of every parameter in `params` with its gradient in `grads` (tensors or plain arrays). */
+  apply(params: ReadonlyMap<string, tf.Variable>, grads: ReadonlyMap<string, tf.Tensor | Float32Array>, lr: number): void {
     const { beta1, beta2 } = this.options;
     this.step += 1;
     const stepSize = lr / (1 - beta1 ** this.step);
@@ -73,7 +73,8 @@ export class Adam {
       if (grad === undefined || m === undefined || v === undefined) {
         throw new Error(`adam: no gradient or moment for parameter '${name}'`);
       }
-      const g = grad.dataSync() as Float32Array;
+      const g = grad instanceof Float32Array ? grad : (grad.dataSync() as Float32Array);
+      if (g.length !== p.size) throw new Error(`adam: gradient of '${name}' has ${g.length} values, expected ${p.size}`);
       // A copy: dataSync may return the variable's own storage (cpu backend), which must not change under tfjs.
       const values = (p.dataSync() as Float32Array).slice();
       adamKernel(values, g, m, v, this.options, stepSize, inverseCorrection2Sqrt);

@@ -19,7 +19,7 @@ import { imageSize, type ImageDataset } from './data/dataset.js';
 import { EmaTracker } from './ema-tracker.js';
 import { addLoss, emptyLossStats, summarizeLoss, type LossStats } from './loss-stats.js';
 import { learningRate } from './lr-schedule.js';
-import { createNetwork, forceNormalizeWeights, lossAndGradients, parameterCount } from './model/network.js';
+import { createNetwork, forceNormalizeWeights, lossAndGradientArrays, parameterCount } from './model/network.js';
 import { CounterRng, deriveKey, RngStream } from './rng.js';
 import { writeSnapshots } from './snapshots.js';
 import type { ParallelGradients } from './model/parallel-gradients.js';
@@ -109,12 +109,12 @@ export async function runTraining(options: TrainLoopOptions): Promise<TrainResul
       const n = tf.tensor4d(noise, shape);
       const stepOptions = { dropoutSeed: deriveKey([config.seed, curNimg])[0] };
       const { loss, grads } = options.parallel === undefined
-        ? lossAndGradients(net, y, s, n, stepOptions)
-        : await options.parallel.lossAndGradients(net, y, s, n, stepOptions);
+        ? lossAndGradientArrays(net, y, s, n, stepOptions)
+        : await options.parallel.gradientArrays(net, y, s, n, stepOptions);
+      tf.dispose([y, s, n]);
       adam.apply(net.params, grads, lr);
       // Logged per element (the objective is summed over C*H*W per image), like the official 'Loss/loss'.
-      const lossValue = (await loss.data())[0] / perImage;
-      tf.dispose([y, s, n, loss, ...grads.values()]);
+      const lossValue = loss / perImage;
       curNimg += batch;
       emas.update(net.params, curNimg, batch);
       lastLoss = lossValue;

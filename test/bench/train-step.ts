@@ -18,7 +18,7 @@ import { BackendName, selectBackend } from '../../src/train/backend.js';
 import { EmaTracker } from '../../src/train/ema-tracker.js';
 import { NETWORK_PRESETS, presetConfig } from '../../src/train/model/config.js';
 import { stepFlops } from '../../src/train/model/flop-count.js';
-import { createNetwork, forceNormalizeWeights, lossAndGradients } from '../../src/train/model/network.js';
+import { createNetwork, forceNormalizeWeights, lossAndGradientArrays } from '../../src/train/model/network.js';
 import { startParallelGradients } from '../../src/train/model/parallel-gradients.js';
 
 export type BenchBackend = BackendName | 'wasm-parallel';
@@ -65,13 +65,11 @@ export async function benchTrainStep(backend: BenchBackend, configName: keyof ty
   const sigma = tf.exp(tf.randomNormal([batch], -0.8, 1.6, 'float32', 3)) as tf.Tensor1D;
   const step = async (): Promise<void> => {
     forceNormalizeWeights(net);
-    const { loss, grads } = parallel
-      ? await parallel.lossAndGradients(net, y, sigma, noise)
-      : lossAndGradients(net, y, sigma, noise);
+    const { grads } = parallel
+      ? await parallel.gradientArrays(net, y, sigma, noise)
+      : lossAndGradientArrays(net, y, sigma, noise);
     // A small constant learning rate: the weights move as in training without diverging.
     adam.apply(net.params, grads, 1e-4);
-    loss.dataSync(); // forces completion of the whole graph on async-capable backends
-    tf.dispose([loss, ...grads.values()]);
     nimg += batch;
     emas.update(net.params, nimg, batch); // reads the new weights back, so every backend has finished the step
   };

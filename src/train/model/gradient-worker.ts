@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { BackendName, selectBackend } from '../backend.js';
 import { NetworkConfig } from './config.js';
 import { flattenGradients, loadFlatBuffers, loadFlatParams } from './flat-params.js';
-import { createNetwork, lossAndGradients, Network } from './network.js';
+import { createNetwork, lossAndGradientArrays, Network } from './network.js';
 
 export interface WorkerInit { type: 'init'; config: NetworkConfig; backend: BackendName }
 export interface WorkerStep {
@@ -39,10 +39,8 @@ function step(msg: WorkerStep): WorkerReply {
   const sigma = tf.tensor1d(msg.sigma);
   const labels = msg.labels === undefined ? undefined : tf.tensor2d(msg.labels, [n, labelDim]);
   try {
-    const { loss, grads } = lossAndGradients(net, y, sigma, noise, { labels, dropoutSeed: msg.dropoutSeed });
-    const result: WorkerReply = { type: 'result', loss: loss.dataSync()[0], grads: flattenGradients(net, grads) };
-    tf.dispose([loss, ...grads.values()]);
-    return result;
+    const { loss, grads } = lossAndGradientArrays(net, y, sigma, noise, { labels, dropoutSeed: msg.dropoutSeed });
+    return { type: 'result', loss, grads: flattenGradients(net, grads) };
   } finally {
     tf.dispose([y, noise, sigma, ...(labels ? [labels] : [])]);
   }

@@ -147,6 +147,22 @@ export function denoise(net: Network, x: tf.Tensor4D, sigma: tf.Tensor1D, option
 export function lossAndGradients(
   net: Network, y: tf.Tensor4D, sigma: tf.Tensor1D, noise: tf.Tensor4D, options: StepOptions = {},
 ): { loss: tf.Scalar; grads: Map<string, tf.Tensor> } {
+  const { loss, grads } = lossAndGradientArrays(net, y, sigma, noise, options);
+  const tensors = new Map<string, tf.Tensor>();
+  for (const spec of net.architecture.params) {
+    tensors.set(spec.name, tf.tensor(grads.get(spec.name) as Float32Array, spec.internalShape, 'float32'));
+  }
+  return { loss: tf.scalar(loss), grads: tensors };
+}
+
+/**
+ * lossAndGradients with plain results: the gradients are computed in JS from dL/dW_hat anyway
+ * (weight-pass.ts), and the optimizer and the worker threads want them as arrays, so the training
+ * loop skips a round trip through tfjs tensors (about 70 uploads and read-backs a step).
+ */
+export function lossAndGradientArrays(
+  net: Network, y: tf.Tensor4D, sigma: tf.Tensor1D, noise: tf.Tensor4D, options: StepOptions = {},
+): { loss: number; grads: Map<string, Float32Array> } {
   checkImages(net, y, sigma, 'y');
   if (!sameShape(noise.shape, y.shape)) {
     throw new UsageError(`noise has shape [${noise.shape.join(', ')}], expected the shape of y [${y.shape.join(', ')}]`);
@@ -164,13 +180,9 @@ export function lossAndGradients(
       return { loss: value, dHat: grads };
     });
     const dHatData = new Map(names.map((n, i) => [n, dHat[i].dataSync() as Float32Array]));
-    tf.dispose(dHat);
-    const paramGrads = weights.backward(dHatData);
-    const grads = new Map<string, tf.Tensor>();
-    for (const spec of net.architecture.params) {
-      grads.set(spec.name, tf.tensor(paramGrads.get(spec.name) as Float32Array, spec.internalShape, 'float32'));
-    }
-    return { loss, grads };
+    const lossValue = loss.dataSync()[0];
+    tf.dispose([loss, ...dHat]);
+    return { loss: lossValue, grads: weights.backward(dHatData) };
   } finally {
     weights.dispose();
   }

@@ -9,9 +9,9 @@ import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendName } from '../backend.js';
 import type { NetworkConfig } from './config.js';
-import { flattenBuffers, flattenGradients, flattenParams } from './flat-params.js';
+import { flattenBuffers, flattenGradients, flattenParams, splitFlat } from './flat-params.js';
 import type { WorkerInit, WorkerReply, WorkerStep } from './gradient-worker.js';
-import { lossAndGradients, Network, StepOptions } from './network.js';
+import { lossAndGradientArrays, Network, StepOptions } from './network.js';
 
 export interface ParallelGradients {
   /** Worker threads besides the calling thread. */
@@ -19,6 +19,10 @@ export interface ParallelGradients {
   lossAndGradients(
     net: Network, y: tf.Tensor4D, sigma: tf.Tensor1D, noise: tf.Tensor4D, options?: StepOptions,
   ): Promise<{ loss: tf.Scalar; grads: Map<string, tf.Tensor> }>;
+  /** The same with plain results (see network.ts lossAndGradientArrays); grads are views of one array. */
+  gradientArrays(
+    net: Network, y: tf.Tensor4D, sigma: tf.Tensor1D, noise: tf.Tensor4D, options?: StepOptions,
+  ): Promise<{ loss: number; grads: Map<string, Float32Array> }>;
   close(): Promise<void>;
 }
 
@@ -77,69 +81,74 @@ export async function startParallelGradients(
     await Promise.all(handles.map((h) => h.worker.terminate()));
     throw error;
   }
+  const gradientArrays: ParallelGradients['gradientArrays'] = async (net, y, sigma, noise, options = {}) => {
+    const n = y.shape[0];
+    const shares = splitBatch(n, workers + 1);
+    const perImage = y.size / n;
+    const yData = y.dataSync() as Float32Array;
+    const noiseData = noise.dataSync() as Float32Array;
+    const sigmaData = sigma.dataSync() as Float32Array;
+    const labelData = options.labels?.dataSync() as Float32Array | undefined;
+    const labelDim = net.config.labelDim;
+    const params = flattenParams(net);
+    const buffers = flattenBuffers(net);
+    const replies: Array<Promise<WorkerReply>> = [];
+    let start = shares[0];
+    handles.forEach((h, i) => {
+      const count = shares[i + 1];
+      if (count === 0) return;
+      const end = start + count;
+      replies.push(h.request({
+        type: 'step', params, buffers,
+        y: yData.slice(start * perImage, end * perImage),
+        noise: noiseData.slice(start * perImage, end * perImage),
+        sigma: sigmaData.slice(start, end),
+        labels: labelData?.slice(start * labelDim, end * labelDim),
+        dropoutSeed: options.dropoutSeed === undefined ? undefined : options.dropoutSeed + 1000003 * (i + 1),
+      }));
+      start = end;
+    });
+    // Our share, computed while the workers run.
+    const k = shares[0];
+    const inputs = [
+      tf.slice(y, [0, 0, 0, 0], [k, -1, -1, -1]), tf.slice(sigma, [0], [k]), tf.slice(noise, [0, 0, 0, 0], [k, -1, -1, -1]),
+      ...(options.labels === undefined ? [] : [tf.slice(options.labels, [0, 0], [k, -1])]),
+    ];
+    let own: { loss: number; grads: Map<string, Float32Array> };
+    try {
+      own = lossAndGradientArrays(net, inputs[0] as tf.Tensor4D, inputs[1] as tf.Tensor1D, inputs[2] as tf.Tensor4D, {
+        labels: inputs[3] as tf.Tensor2D | undefined, dropoutSeed: options.dropoutSeed,
+      });
+    } finally {
+      tf.dispose(inputs);
+    }
+    // Weighted by share size: sum = (k * own + sum_i count_i * worker_i) / n, in one pass per worker.
+    const sum = flattenGradients(net, own.grads);
+    let loss = own.loss * k;
+    const weights = shares.slice(1).filter((count) => count > 0);
+    for (const [i, promise] of replies.entries()) {
+      const reply = await promise;
+      if (reply.type !== 'result') throw new Error(`gradient worker ${i}: unexpected reply ${reply.type}`);
+      loss += reply.loss * weights[i];
+      const g = reply.grads;
+      const w = weights[i];
+      if (i === 0) for (let j = 0; j < sum.length; j++) sum[j] = sum[j] * k + g[j] * w;
+      else for (let j = 0; j < sum.length; j++) sum[j] += g[j] * w;
+    }
+    if (replies.length === 0) for (let j = 0; j < sum.length; j++) sum[j] *= k;
+    for (let j = 0; j < sum.length; j++) sum[j] /= n;
+    return { loss: loss / n, grads: splitFlat(net, sum) };
+  };
   return {
     workers,
+    gradientArrays,
     async lossAndGradients(net, y, sigma, noise, options = {}) {
-      const n = y.shape[0];
-      const shares = splitBatch(n, workers + 1);
-      const perImage = y.size / n;
-      const yData = y.dataSync() as Float32Array;
-      const noiseData = noise.dataSync() as Float32Array;
-      const sigmaData = sigma.dataSync() as Float32Array;
-      const labelData = options.labels?.dataSync() as Float32Array | undefined;
-      const labelDim = net.config.labelDim;
-      const params = flattenParams(net);
-      const buffers = flattenBuffers(net);
-      const replies: Array<Promise<WorkerReply>> = [];
-      let start = shares[0];
-      handles.forEach((h, i) => {
-        const count = shares[i + 1];
-        if (count === 0) return;
-        const end = start + count;
-        replies.push(h.request({
-          type: 'step', params, buffers,
-          y: yData.slice(start * perImage, end * perImage),
-          noise: noiseData.slice(start * perImage, end * perImage),
-          sigma: sigmaData.slice(start, end),
-          labels: labelData?.slice(start * labelDim, end * labelDim),
-          dropoutSeed: options.dropoutSeed === undefined ? undefined : options.dropoutSeed + 1000003 * (i + 1),
-        }));
-        start = end;
-      });
-      // Our share, computed while the workers run.
-      const k = shares[0];
-      const inputs = [
-        tf.slice(y, [0, 0, 0, 0], [k, -1, -1, -1]), tf.slice(sigma, [0], [k]), tf.slice(noise, [0, 0, 0, 0], [k, -1, -1, -1]),
-        ...(options.labels === undefined ? [] : [tf.slice(options.labels, [0, 0], [k, -1])]),
-      ];
-      let own: { loss: tf.Scalar; grads: Map<string, tf.Tensor> };
-      try {
-        own = lossAndGradients(net, inputs[0] as tf.Tensor4D, inputs[1] as tf.Tensor1D, inputs[2] as tf.Tensor4D, {
-          labels: inputs[3] as tf.Tensor2D | undefined, dropoutSeed: options.dropoutSeed,
-        });
-      } finally {
-        tf.dispose(inputs);
-      }
-      const sum = flattenGradients(net, own.grads);
-      let loss = own.loss.dataSync()[0] * k;
-      tf.dispose([own.loss, ...own.grads.values()]);
-      for (let j = 0; j < sum.length; j++) sum[j] *= k;
-      const weights = shares.slice(1).filter((count) => count > 0);
-      for (const [i, promise] of replies.entries()) {
-        const reply = await promise;
-        if (reply.type !== 'result') throw new Error(`gradient worker ${i}: unexpected reply ${reply.type}`);
-        loss += reply.loss * weights[i];
-        for (let j = 0; j < sum.length; j++) sum[j] += reply.grads[j] * weights[i];
-      }
-      for (let j = 0; j < sum.length; j++) sum[j] /= n;
-      const grads = new Map<string, tf.Tensor>();
-      let offset = 0;
+      const { loss, grads } = await gradientArrays(net, y, sigma, noise, options);
+      const tensors = new Map<string, tf.Tensor>();
       for (const spec of net.architecture.params) {
-        const size = spec.internalShape.reduce((a, b) => a * b, 1);
-        grads.set(spec.name, tf.tensor(sum.subarray(offset, offset + size), spec.internalShape, 'float32'));
-        offset += size;
+        tensors.set(spec.name, tf.tensor(grads.get(spec.name) as Float32Array, spec.internalShape, 'float32'));
       }
-      return { loss: tf.scalar(loss / n), grads };
+      return { loss: tf.scalar(loss), grads: tensors };
     },
     async close() {
       await Promise.all(handles.map((h) => h.worker.terminate()));
