@@ -94,6 +94,7 @@ async function benchCase(c: BenchCase, rows: BlendRow[], checks: string[], coldN
   log(`${c.name}: generated ${(inputBytes / 1e9).toFixed(2)} GB in ${((Date.now() - generated) / 1000).toFixed(1)} s`);
   await catMs(paths); // warm the page cache
   const readMs = median(await seq(repeats, () => catMs(paths)));
+  const nodeReadMs = median(await seq(repeats, () => nodeReadOnceMs(paths)));
   for (const k of c.targets) {
     const writeMs = median(await seq(k >= 32 ? Math.min(repeats, 2) : repeats, () => ddWriteMs(root, k, fileBytes)));
     const runs = await seq(k >= 32 ? Math.min(repeats, 2) : repeats, (r) => reconstructOnce(dir, k, r === 0));
@@ -101,7 +102,7 @@ async function benchCase(c: BenchCase, rows: BlendRow[], checks: string[], coldN
     checks.push(`${c.name} K=${k}: ${verified.samples} sampled outputs match the float64 sum (worst ${verified.worstErrorOverTolerance.toFixed(3)} x tolerance)`);
     const row: BlendRow = {
       case: c.name, cache: 'warm', targets: k, snapshots: c.snapshots, inputBytes, outputBytes: k * fileBytes, repeats: runs.length,
-      wallMs: median(runs.map((r) => r.ms)), cpuMs: median(runs.map((r) => r.cpuMs)), readMs, writeMs, peakRssBytes: Math.max(...runs.map((r) => r.rss)),
+      wallMs: median(runs.map((r) => r.ms)), cpuMs: median(runs.map((r) => r.cpuMs)), readMs, nodeReadMs, writeMs, peakRssBytes: Math.max(...runs.map((r) => r.rss)),
     };
     rows.push(row);
     log(`  K=${k}: ${(row.wallMs / 1000).toFixed(2)} s (read ${(readMs / 1000).toFixed(2)} s + write ${(writeMs / 1000).toFixed(2)} s), RSS ${Math.round(row.peakRssBytes / MB)} MB`);
@@ -116,15 +117,22 @@ async function benchCase(c: BenchCase, rows: BlendRow[], checks: string[], coldN
     if (failure !== undefined) coldNote.text = failure;
     else {
       const coldRead = await catMs(paths);
+      await syncAndDropCaches();
+      const coldNodeRead = await nodeReadOnceMs(paths);
       const writeMs = await ddWriteMs(root, 1, fileBytes);
       await syncAndDropCaches();
       const run = await reconstructOnce(dir, 1, false);
       rows.push({ case: c.name, cache: 'cold', targets: 1, snapshots: c.snapshots, inputBytes, outputBytes: fileBytes, repeats: 1,
-        wallMs: run.ms, cpuMs: run.cpuMs, readMs: coldRead, writeMs, peakRssBytes: run.rss });
+        wallMs: run.ms, cpuMs: run.cpuMs, readMs: coldRead, nodeReadMs: coldNodeRead, writeMs, peakRssBytes: run.rss });
       log(`  K=1 cold: ${(run.ms / 1000).toFixed(2)} s (cold cat ${(coldRead / 1000).toFixed(2)} s)`);
     }
   }
   rmSync(dir, { recursive: true, force: true });
+}
+
+async function nodeReadOnceMs(paths: readonly string[]): Promise<number> {
+  const { out } = await spawnTimed(process.execPath, ['--import', 'tsx', join(BENCH_DIR, 'node-read-child.ts'), ...paths], 'pipe', CHILD_TIMEOUT_MS);
+  return (JSON.parse(out) as { ms: number }).ms;
 }
 
 async function seq<T>(count: number, work: (index: number) => Promise<T>): Promise<T[]> {

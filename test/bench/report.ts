@@ -11,6 +11,8 @@ export interface BlendRow {
   readonly wallMs: number;
   readonly cpuMs: number;
   readonly readMs: number;
+  /** Node itself merely reading the same bytes (node-read-child.ts): the floor of any Node program. */
+  readonly nodeReadMs: number;
   readonly writeMs: number;
   readonly peakRssBytes: number;
   readonly repeats: number;
@@ -26,22 +28,28 @@ export function ratio(row: BlendRow): number {
   return row.wallMs / (row.readMs + row.writeMs);
 }
 
+/** wall / (Node's own read + dd): what our work adds beyond I/O that Node cannot avoid. */
+export function nodeRatio(row: BlendRow): number {
+  return row.wallMs / (row.nodeReadMs + row.writeMs);
+}
+
 export function throughput(row: BlendRow): number {
   return row.inputBytes / 1e9 / (row.wallMs / 1000);
 }
 
-const HEAD = ['case', 'cache', 'K', 'read GB', 'wall s', 'cpu s', 'GB/s', 'cat s', 'dd K s', 'ratio', 'peak RSS'];
+const HEAD = ['case', 'cache', 'K', 'read GB', 'wall s', 'cpu s', 'GB/s', 'cat s', 'node read s', 'dd K s', 'ratio', 'vs node', 'peak RSS'];
 
 export function renderTable(rows: readonly BlendRow[], others: readonly OtherRow[]): string {
   const cells = rows.map((r) => [
     r.case, r.cache, String(r.targets), (r.inputBytes / 1e9).toFixed(2), (r.wallMs / 1000).toFixed(2), (r.cpuMs / 1000).toFixed(2),
-    throughput(r).toFixed(2), (r.readMs / 1000).toFixed(2), (r.writeMs / 1000).toFixed(2), `${ratio(r).toFixed(2)}x`,
-    `${Math.round(r.peakRssBytes / 2 ** 20)} MB`,
+    throughput(r).toFixed(2), (r.readMs / 1000).toFixed(2), (r.nodeReadMs / 1000).toFixed(2), (r.writeMs / 1000).toFixed(2), `${ratio(r).toFixed(2)}x`,
+    `${nodeRatio(r).toFixed(2)}x`, `${Math.round(r.peakRssBytes / 2 ** 20)} MB`,
   ]);
   const widths = HEAD.map((h, c) => Math.max(h.length, ...cells.map((row) => row[c].length)));
   const line = (row: string[]): string => row.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
   const out = [line(HEAD), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)];
-  out.push('', 'ratio = wall / (cat of the snapshots + dd of K outputs with fsync), both measured in this run', '');
+  out.push('', 'ratio = wall / (cat of the snapshots + dd of K outputs with fsync), both measured in this run;',
+    'vs node = wall / (Node merely reading the snapshots as the engine does + dd)', '');
   for (const other of others) out.push(`${other.name.padEnd(34)} ${other.ms === null ? '       -' : `${(other.ms / 1000).toFixed(2).padStart(8)} s`}  ${other.note}`);
   return `${out.join('\n')}\n`;
 }
@@ -55,10 +63,10 @@ export function median(values: readonly number[]): number {
 /** The same table as Markdown, for BENCHMARKS.md (`npm run bench -- --markdown`). */
 export function renderMarkdown(rows: readonly BlendRow[], others: readonly OtherRow[]): string {
   const out = [
-    '| case | cache | K | read GB | wall s | cpu s | GB/s | cat s | dd K outputs s | ratio | peak RSS |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| case | cache | K | read GB | wall s | cpu s | GB/s | cat s | node read s | dd K outputs s | ratio | vs node | peak RSS |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows.map((r) => `| ${r.case} | ${r.cache} | ${r.targets} | ${(r.inputBytes / 1e9).toFixed(2)} | ${(r.wallMs / 1000).toFixed(2)} | ${(r.cpuMs / 1000).toFixed(2)} | `
-      + `${throughput(r).toFixed(2)} | ${(r.readMs / 1000).toFixed(2)} | ${(r.writeMs / 1000).toFixed(2)} | ${ratio(r).toFixed(1)}x | ${Math.round(r.peakRssBytes / 2 ** 20)} MB |`),
+      + `${throughput(r).toFixed(2)} | ${(r.readMs / 1000).toFixed(2)} | ${(r.nodeReadMs / 1000).toFixed(2)} | ${(r.writeMs / 1000).toFixed(2)} | ${ratio(r).toFixed(1)}x | ${nodeRatio(r).toFixed(1)}x | ${Math.round(r.peakRssBytes / 2 ** 20)} MB |`),
     '',
     '| other | time | note |',
     '| --- | ---: | --- |',

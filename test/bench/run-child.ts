@@ -2,11 +2,15 @@
  * Child process of the benchmark: runs one CLI command through the real code path and prints one
  * JSON line on stdout: { code, ms, cpuMs, maxRssBytes, stdout, stderr }. Its own process, so the peak RSS
  * belongs to that command alone; `ms` excludes Node and tsx start-up (the same for every case).
+ * It runs the compiled program in dist/ (what users run; `npm run bench` builds it first), so the
+ * blend's helper thread starts as plain JavaScript, not through tsx.
  *
  *   node --import tsx test/bench/run-child.ts reconstruct <dir> --sigma-rel ... --out-dir ... --json
  */
 import { performance } from 'node:perf_hooks';
-import { run } from '../../src/cli/main.js';
+
+// Typed as the source, loaded from the build.
+const { run } = (await import(new URL('../../dist/cli/main.js', import.meta.url).href)) as typeof import('../../src/cli/main.js');
 
 let stdout = '';
 let stderr = '';
