@@ -11,6 +11,7 @@ import { openSafetensors } from '../src/safetensors/reader.js';
 import { writeSafetensorsFile, type TensorWithData } from '../src/safetensors/writer.js';
 import { DTYPE_BYTES, elementCount, type DType, type TensorSource } from '../src/tensors/tensor-source.js';
 import { InputFileError } from '../src/errors.js';
+import { seededRandom } from './helpers/seeded-random.js';
 
 // An odd-length F16 tensor first puts every later tensor off its natural alignment in the file,
 // so the coalesced reads and the unaligned decoders are exercised too.
@@ -25,16 +26,6 @@ const LAYOUT: { name: string; dtype: DType; shape: number[] }[] = [
 ];
 const SNAPSHOTS = 11; // one full batch of 8 plus a remainder of 3 (kernels 2 and 1)
 
-function random(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 4294967296;
-  };
-}
-
 interface Fixture {
   readonly dir: string;
   readonly paths: string[];
@@ -45,7 +36,7 @@ interface Fixture {
 async function makeSnapshots(t: { after(fn: () => void): void }, poison?: { snapshot: number; tensor: number; element: number }): Promise<Fixture> {
   const dir = mkdtempSync(join(tmpdir(), 'blend-engine-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const next = random(12345);
+  const next = seededRandom(12345);
   const paths: string[] = [];
   const data: Uint8Array[][] = [];
   for (let i = 0; i < SNAPSHOTS; i++) {
@@ -123,7 +114,7 @@ async function blend(fixture: Fixture, weights: number[][], chunkElements: numbe
 }
 
 function weightRows(targets: number): number[][] {
-  const next = random(99);
+  const next = seededRandom(99);
   return Array.from({ length: targets }, (_, k) => Array.from({ length: SNAPSHOTS }, (_, i) => (k === 1 && i === 4 ? 0 : next() * 2 - 0.7)));
 }
 

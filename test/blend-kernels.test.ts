@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BATCH, BLOCK, BLOCK_BYTES, createBlendMemory, instantiateKernels } from '../src/blend/blend-kernels.js';
 import { decodeFloats } from '../src/safetensors/dtype-convert.js';
+import { seededRandom } from './helpers/seeded-random.js';
 
 // Second method throughout: plain JavaScript (decodeFloats' tables, Math.fround, a scalar loop),
 // compared bit for bit (NaN compared as NaN: its payload is not preserved by either side).
@@ -13,16 +14,6 @@ const view = new DataView(memory.buffer);
 function sameFloat(actual: number, expected: number, what: string): void {
   if (Number.isNaN(expected)) assert.ok(Number.isNaN(actual), `${what}: expected NaN, got ${actual}`);
   else assert.ok(Object.is(actual, expected), `${what}: expected ${expected}, got ${actual}`);
-}
-
-function random(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 4294967296;
-  };
 }
 
 for (const dtype of ['F16', 'BF16'] as const) {
@@ -38,7 +29,7 @@ for (const dtype of ['F16', 'BF16'] as const) {
 }
 
 test('F32 and F64 decoding widen exactly, including subnormals, infinities and the tail of odd counts', () => {
-  const next = random(7);
+  const next = seededRandom(7);
   const specials = [0, -0, 1.4e-45, -1.1754942e-38, 3.4028235e38, Infinity, -Infinity, NaN];
   for (const n of [0, 1, 3, 4, 5, 1023]) {
     const src = 3;
@@ -54,7 +45,7 @@ test('F32 and F64 decoding widen exactly, including subnormals, infinities and t
 });
 
 test('every accumulate kernel (1 or 2 targets, 1 to 8 snapshots) rounds exactly like acc += w * v in snapshot order', () => {
-  const next = random(11);
+  const next = seededRandom(11);
   const values = 8; // decoded blocks at an unaligned address
   const weights = (1 << 20) + 4;
   const accA = (2 << 20) + 8;
@@ -110,7 +101,7 @@ test('the non-finite check finds a NaN or an infinity at any position and ignore
 });
 
 test('F32 encoding rounds to nearest, ties to even, as Math.fround does', () => {
-  const next = random(5);
+  const next = seededRandom(5);
   const src = 8;
   const dst = (1 << 20) + 2;
   const specials = [1 + 2 ** -24, 1 + 3 * 2 ** -24, 3.4028235677973366e38, 3.5e38, 1e-46, 7e-46, -0, NaN, -Infinity];
