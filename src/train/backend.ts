@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { UsageError } from '../errors.js';
+import { registerWasmCopyKernels } from './wasm-copy-kernels.js';
 
 export type BackendName = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 
@@ -73,6 +74,7 @@ async function useWasm(): Promise<boolean> {
   // Under Node the binaries are read from disk, so this works offline.
   wasm.setWasmPaths(wasmDistFolder() + path.sep);
   shareIdentityOnWasm();
+  registerWasmCopyKernels();
   return tf.setBackend('wasm');
 }
 
