@@ -99,18 +99,28 @@ export async function benchTrainStep(backend: BenchBackend, configName: keyof ty
 export async function runTrainStepBench(print: (line: string) => void, options: StepBenchOptions = {}): Promise<StepBenchResult[]> {
   const backends = options.backends ?? ['wasm', 'wasm-parallel', 'cpu'];
   const results: StepBenchResult[] = [];
+  const shown = new Set<string>();
   for (const backend of backends) {
     const slow = backend === 'cpu';
     const configName = options.config ?? (slow ? 'tiny' : 'small16');
     const repeats = options.repeats ?? (slow ? 3 : 10);
     const batch = options.batch ?? 32;
+    if (!shown.has(`${configName}/${batch}`)) {
+      shown.add(`${configName}/${batch}`);
+      const f = stepFlops(presetConfig(configName), batch);
+      print(`train step  ${configName} batch ${batch}: ${(f.step / 1e9).toFixed(2)} GFLOP a step (forward products `
+        + `${(f.forward / 1e9).toFixed(3)} GFLOP: 3x3 conv ${(f.conv3x3 / 1e9).toFixed(3)}, 1x1 ${(f.conv1x1 / 1e9).toFixed(3)}, `
+        + `attention ${(f.attention / 1e9).toFixed(3)}; x3 for forward, input and weight gradients)`);
+    }
     try {
+      // Load before (other processes) and after (includes this benchmark's own threads).
+      const loadBefore = loadavg()[0];
       const r = await benchTrainStep(backend, configName, batch, repeats);
       results.push(r);
       print(`train step  ${r.backend.padEnd(10)} ${r.config.padEnd(8)} batch ${String(r.batch).padEnd(3)} `
         + `median ${r.medianMs.toFixed(0).padStart(6)} ms  min ${r.minMs.toFixed(0).padStart(6)} ms  `
         + `cpu ${r.cpuMs.toFixed(0).padStart(6)} ms  ${(r.flops / r.minMs / 1e6).toFixed(1).padStart(5)} GFLOP/s at min  `
-        + `(${r.repeats} repeats, load ${loadavg()[0].toFixed(1)})`);
+        + `(${r.repeats} repeats, load ${loadBefore.toFixed(1)} -> ${loadavg()[0].toFixed(1)})`);
     } catch (error) {
       print(`train step  ${backend.padEnd(10)} unavailable: ${(error as Error).message}`);
     }
