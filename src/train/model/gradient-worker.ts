@@ -6,7 +6,7 @@ import { parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { BackendName, selectBackend } from '../backend.js';
 import { NetworkConfig } from './config.js';
-import { flattenGradients, loadFlatBuffers, loadFlatParams } from './flat-params.js';
+import { flattenGradients, loadFlatBuffers, splitFlat } from './flat-params.js';
 import { createNetwork, lossAndGradientArrays, Network } from './network.js';
 
 export interface WorkerInit { type: 'init'; config: NetworkConfig; backend: BackendName }
@@ -32,14 +32,15 @@ function step(msg: WorkerStep): WorkerReply {
   if (net === undefined) throw new Error('gradient worker used before init');
   const { resolution: r, channels: c, labelDim } = net.config;
   const n = msg.sigma.length;
-  loadFlatParams(net, msg.params);
   loadFlatBuffers(net, msg.buffers);
   const y = tf.tensor4d(msg.y, [n, r, r, c]);
   const noise = tf.tensor4d(msg.noise, [n, r, r, c]);
   const sigma = tf.tensor1d(msg.sigma);
   const labels = msg.labels === undefined ? undefined : tf.tensor2d(msg.labels, [n, labelDim]);
   try {
-    const { loss, grads } = lossAndGradientArrays(net, y, sigma, noise, { labels, dropoutSeed: msg.dropoutSeed });
+    const { loss, grads } = lossAndGradientArrays(net, y, sigma, noise, {
+      labels, dropoutSeed: msg.dropoutSeed, paramValues: splitFlat(net, msg.params),
+    });
     return { type: 'result', loss, grads: flattenGradients(net, grads) };
   } finally {
     tf.dispose([y, noise, sigma, ...(labels ? [labels] : [])]);

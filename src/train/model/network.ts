@@ -28,6 +28,11 @@ export interface StepOptions {
   labels?: tf.Tensor2D;
   /** Seed for dropout masks (training only, used when config.dropout > 0). */
   dropoutSeed?: number;
+  /**
+   * Parameter values to use instead of net.params (same keys and layouts): a worker thread passes
+   * the arrays it received, which saves uploading them into variables only to read them back.
+   */
+  paramValues?: ReadonlyMap<string, Float32Array>;
 }
 
 /** Weights i.i.d. N(0,1), gains 0, Fourier frequencies 2pi N(0,1) and phases 2pi U[0,1). */
@@ -167,7 +172,7 @@ export function lossAndGradientArrays(
   if (!sameShape(noise.shape, y.shape)) {
     throw new UsageError(`noise has shape [${noise.shape.join(', ')}], expected the shape of y [${y.shape.join(', ')}]`);
   }
-  const weights = prepareWeights(net.architecture, net.params);
+  const weights = prepareWeights(net.architecture, options.paramValues ?? net.params);
   try {
     const names = [...weights.tensors.keys()];
     const { loss, dHat } = tf.tidy(() => {

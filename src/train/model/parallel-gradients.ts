@@ -1,8 +1,9 @@
 /**
  * Data-parallel loss and gradients over worker threads. The wasm backend runs single-threaded under
  * Node, so on a multi-core machine the batch is split: the calling thread computes the first share
- * while each worker computes another with a replica of the network (parameters sent every step,
- * about 1.6 MB for small16), and the gradients are averaged weighted by share size. The result
+ * while each worker computes another with a replica of the network (parameters sent every step as
+ * one array, about 1.6 MB for small16, used as they arrive without uploading them into the
+ * replica's variables), and the gradients are averaged weighted by share size. The result
  * equals lossAndGradients on the whole batch up to float32 summation order.
  */
 import { Worker } from 'node:worker_threads';
@@ -117,7 +118,8 @@ export async function startParallelGradients(
     let own: { loss: number; grads: Map<string, Float32Array> };
     try {
       own = lossAndGradientArrays(net, inputs[0] as tf.Tensor4D, inputs[1] as tf.Tensor1D, inputs[2] as tf.Tensor4D, {
-        labels: inputs[3] as tf.Tensor2D | undefined, dropoutSeed: options.dropoutSeed,
+        // The values just flattened for the workers: no second read of every variable.
+        labels: inputs[3] as tf.Tensor2D | undefined, dropoutSeed: options.dropoutSeed, paramValues: splitFlat(net, params),
       });
     } finally {
       tf.dispose(inputs);

@@ -23,8 +23,12 @@ export interface WeightPass {
   dispose(): void;
 }
 
-export function prepareWeights(arch: Architecture, params: ReadonlyMap<string, tf.Tensor>): WeightPass {
-  const read = (name: string): Float32Array => (params.get(name) as tf.Tensor).dataSync() as Float32Array;
+/** params: tensors, or plain arrays in our layouts (a worker thread's copy, never uploaded). */
+export function prepareWeights(arch: Architecture, params: ReadonlyMap<string, tf.Tensor | Float32Array>): WeightPass {
+  const read = (name: string): Float32Array => {
+    const p = params.get(name) as tf.Tensor | Float32Array;
+    return p instanceof Float32Array ? p : (p.dataSync() as Float32Array);
+  };
   const prepared: Prepared[] = [];
   const tensors = new Map<string, tf.Tensor>();
   for (const spec of arch.params) {
