@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BATCH, BLOCK, BLOCK_BYTES, createBlendMemory, instantiateKernels } from '../src/blend/blend-kernels.js';
-import { decodeFloats } from '../src/safetensors/dtype-convert.js';
+import { decodeFloats, encodeFloats } from '../src/safetensors/dtype-convert.js';
 import { seededRandom } from './helpers/seeded-random.js';
 
 // Second method throughout: plain JavaScript (decodeFloats' tables, Math.fround, a scalar loop),
@@ -112,3 +112,39 @@ test('F32 encoding rounds to nearest, ties to even, as Math.fround does', () => 
     values.forEach((v, i) => sameFloat(view.getFloat32(dst + 4 * i, true), Math.fround(v), `n=${n} #${i} (${v})`));
   }
 });
+
+for (const dtype of ['F16', 'BF16'] as const) {
+  test(`${dtype} encoding from float64 gives the bytes of the scalar encoder: every half, the ties between neighbours and their double-ulp neighbours`, () => {
+    // Candidates: each finite half's value, the midpoint to the next one (a tie), and the doubles
+    // just either side of value and midpoint; plus zeros, infinities, NaN and far out-of-range values.
+    const all = new Float64Array(65536);
+    const patterns = new Uint8Array(2 * 65536);
+    for (let h = 0; h < 65536; h++) { patterns[2 * h] = h & 0xff; patterns[2 * h + 1] = h >> 8; }
+    decodeFloats(dtype, patterns, all);
+    const candidates: number[] = [0, -0, Infinity, -Infinity, NaN, 1e300, -1e300, 1e-300, -5e-324];
+    const nextUp = (x: number): number => { const b = new Float64Array([x]); const w = new BigInt64Array(b.buffer); w[0] += x >= 0 ? 1n : -1n; return b[0]; };
+    const nextDown = (x: number): number => { const b = new Float64Array([x]); const w = new BigInt64Array(b.buffer); w[0] -= x > 0 ? 1n : x < 0 ? -1n : 0n; return b[0]; };
+    for (let h = 0; h < 65536; h++) {
+      const v = all[h];
+      if (!Number.isFinite(v)) continue;
+      const next = all[(h & 0x8000) | (((h & 0x7fff) + 1) & 0x7fff)];
+      candidates.push(v, nextUp(v), nextDown(v));
+      if (Number.isFinite(next)) {
+        const mid = (v + next) / 2;
+        candidates.push(mid, nextUp(mid), nextDown(mid));
+      }
+    }
+    const src = 8;
+    const n = candidates.length;
+    const dst = src + 8 * n + 2; // unaligned output
+    candidates.forEach((v, i) => view.setFloat64(src + 8 * i, v, true));
+    (dtype === 'F16' ? kernels.encodeF16 : kernels.encodeBF16)(src, dst, n);
+    const expected = new Uint8Array(2 * n);
+    encodeFloats(dtype, Float64Array.from(candidates), expected);
+    for (let i = 0; i < n; i++) {
+      const got = view.getUint16(dst + 2 * i, true);
+      const want = expected[2 * i] | (expected[2 * i + 1] << 8);
+      assert.equal(got, want, `${candidates[i]}: got 0x${got.toString(16)}, expected 0x${want.toString(16)}`);
+    }
+  });
+}

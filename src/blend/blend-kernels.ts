@@ -6,6 +6,7 @@
  */
 import { accumulateKernel, encodeF32Kernel, nonFiniteCheckKernel } from './accumulate-kernels.js';
 import { decodeKernels } from './decode-kernels.js';
+import { BF16_FORMAT, encodeHalfKernel, F16_FORMAT } from './encode-half-kernel.js';
 import { buildModule } from '../wasm/module-builder.js';
 
 /** Elements per cache block: 8 decoded float64 blocks of 8 KiB stay in L1/L2 (measured best of 256 to 4096). */
@@ -28,6 +29,8 @@ export interface BlendKernels {
   readonly accumulate: readonly (readonly Accumulate[])[];
   readonly anyNonFinite: (address: number, count: number) => number;
   readonly encodeF32: (src: number, dst: number, count: number) => void;
+  readonly encodeF16: (src: number, dst: number, count: number) => void;
+  readonly encodeBF16: (src: number, dst: number, count: number) => void;
 }
 
 let compiled: WebAssembly.Module | undefined;
@@ -35,7 +38,7 @@ let compiled: WebAssembly.Module | undefined;
 function kernelModule(): WebAssembly.Module {
   if (compiled === undefined) {
     const accumulators = ([1, 2] as const).flatMap((t) => Array.from({ length: BATCH }, (_, s) => accumulateKernel(t, s + 1, BLOCK_BYTES)));
-    compiled = new WebAssembly.Module(buildModule([...decodeKernels(), ...accumulators, nonFiniteCheckKernel(), encodeF32Kernel()], MAX_PAGES));
+    compiled = new WebAssembly.Module(buildModule([...decodeKernels(), ...accumulators, nonFiniteCheckKernel(), encodeF32Kernel(), encodeHalfKernel(F16_FORMAT), encodeHalfKernel(BF16_FORMAT)], MAX_PAGES));
   }
   return compiled;
 }
@@ -51,6 +54,8 @@ export function instantiateKernels(memory: WebAssembly.Memory): BlendKernels {
     accumulate,
     anyNonFinite: exports.anyNonFinite as BlendKernels['anyNonFinite'],
     encodeF32: exports.encodeF32 as BlendKernels['encodeF32'],
+    encodeF16: exports.encodeF16 as BlendKernels['encodeF16'],
+    encodeBF16: exports.encodeBF16 as BlendKernels['encodeBF16'],
   };
 }
 

@@ -225,6 +225,8 @@ class BlendEngine {
         const bytes = segment.count * DTYPE_BYTES[outputDType];
         const sums = accumulator + 8 * segment.windowOffset;
         if (outputDType === 'F32') this.kernels.encodeF32(sums, offset, segment.count);
+        else if (outputDType === 'F16') this.kernels.encodeF16(sums, offset, segment.count);
+        else if (outputDType === 'BF16') this.kernels.encodeBF16(sums, offset, segment.count);
         else encodeFloats(outputDType, this.float64.subarray(sums / 8, sums / 8 + segment.count), this.bytes.subarray(offset, offset + bytes));
         offset += bytes;
       }

@@ -51,6 +51,7 @@ export const f32Load = (offset = 0): Code => [0x2a, ...memarg(offset)];
 export const f32Store = (offset = 0): Code => [0x38, ...memarg(offset)];
 export const f64Load = (offset = 0): Code => [0x2b, ...memarg(offset)];
 export const f64Store = (offset = 0): Code => [0x39, ...memarg(offset)];
+export const i32Store16 = (offset = 0): Code => [0x3b, ...memarg(offset)];
 export const f64Add: Code = [0xa0];
 export const f64Mul: Code = [0xa2];
 export const f64PromoteF32: Code = [0xbb];
@@ -63,10 +64,15 @@ export const v128Load = (offset = 0): Code => simd(0x00, ...memarg(offset));
 export const v128Load64Splat = (offset = 0): Code => simd(0x0a, ...memarg(offset));
 export const v128Store = (offset = 0): Code => simd(0x0b, ...memarg(offset));
 export const v128Load64Zero = (offset = 0): Code => simd(0x5d, ...memarg(offset));
+export const v128Store64Lane = (offset: number, lane: number): Code => simd(0x5b, ...memarg(offset), lane);
 export const v128Const = (bytes: Uint8Array): Code => simd(0x0c, ...bytes);
 export const i8x16Shuffle = (lanes: readonly number[]): Code => simd(0x0d, ...lanes);
 export const i32x4Splat: Code = simd(0x11);
+export const i32x4ExtractLane = (lane: number): Code => simd(0x1b, lane);
 export const f64x2ExtractLane = (lane: number): Code => simd(0x21, lane);
+export const i32x4Eq: Code = simd(0x37);
+export const i32x4Ne: Code = simd(0x38);
+export const i32x4LtS: Code = simd(0x39);
 export const i32x4GtS: Code = simd(0x3b);
 export const f64x2Ne: Code = simd(0x48);
 export const v128And: Code = simd(0x4e);
@@ -78,10 +84,25 @@ export const f32x4DemoteF64x2Zero: Code = simd(0x5e);
 export const f64x2PromoteLowF32x4: Code = simd(0x5f);
 export const i32x4ExtendLowI16x8U: Code = simd(0xa9);
 export const i32x4Shl: Code = simd(0xab);
+export const i32x4ShrU: Code = simd(0xad);
 export const i32x4Add: Code = simd(0xae);
+export const i32x4Sub: Code = simd(0xb1);
 export const f32x4Mul: Code = simd(0xe6);
+export const f64x2Abs: Code = simd(0xec);
 export const f64x2Add: Code = simd(0xf0);
+export const f64x2Sub: Code = simd(0xf1);
 export const f64x2Mul: Code = simd(0xf2);
+/** Two float64 lanes to int32 lanes 0 and 1 (saturating, NaN to 0), lanes 2 and 3 zero. */
+export const i32x4TruncSatF64x2SZero: Code = simd(0xfc);
+
+/** A v128 constant holding the same float64 in both lanes. */
+export function f64x2Const(value: number): Code {
+  const bytes = new Uint8Array(16);
+  const view = new DataView(bytes.buffer);
+  view.setFloat64(0, value, true);
+  view.setFloat64(8, value, true);
+  return v128Const(bytes);
+}
 
 /** A v128 constant holding the same 32-bit pattern in all four lanes. */
 export function i32x4Const(value: number): Code {
