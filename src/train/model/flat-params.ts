@@ -53,29 +53,3 @@ export function loadFlatBuffers(net: Network, flat: Float32Array): void {
     offset += spec.length;
   }
 }
-
-/** Gradients (tensors or arrays) in architecture order, one Float32Array (the layout of flattenParams). */
-export function flattenGradients(net: Network, grads: ReadonlyMap<string, tf.Tensor | Float32Array>): Float32Array {
-  const specs = net.architecture.params;
-  const flat = new Float32Array(total(specs.map((s) => s.internalShape.reduce((a, b) => a * b, 1))));
-  let offset = 0;
-  for (const spec of specs) {
-    const g = grads.get(spec.name) as tf.Tensor | Float32Array;
-    const data = g instanceof Float32Array ? g : (g.dataSync() as Float32Array);
-    flat.set(data, offset);
-    offset += data.length;
-  }
-  return flat;
-}
-
-/** Views of a flat array (flattenParams layout) per parameter name: no copies. */
-export function splitFlat(net: Network, flat: Float32Array): Map<string, Float32Array> {
-  const views = new Map<string, Float32Array>();
-  let offset = 0;
-  for (const spec of net.architecture.params) {
-    const size = spec.internalShape.reduce((a, b) => a * b, 1);
-    views.set(spec.name, flat.subarray(offset, offset + size));
-    offset += size;
-  }
-  return views;
-}

@@ -28,11 +28,6 @@ export interface StepOptions {
   labels?: tf.Tensor2D;
   /** Seed for dropout masks (training only, used when config.dropout > 0). */
   dropoutSeed?: number;
-  /**
-   * Parameter values to use instead of net.params (same keys and layouts): a worker thread passes
-   * the arrays it received, which saves uploading them into variables only to read them back.
-   */
-  paramValues?: ReadonlyMap<string, Float32Array>;
 }
 
 /** Weights i.i.d. N(0,1), gains 0, Fourier frequencies 2pi N(0,1) and phases 2pi U[0,1). */
@@ -172,25 +167,37 @@ export function lossAndGradientArrays(
   if (!sameShape(noise.shape, y.shape)) {
     throw new UsageError(`noise has shape [${noise.shape.join(', ')}], expected the shape of y [${y.shape.join(', ')}]`);
   }
-  const weights = prepareWeights(net.architecture, options.paramValues ?? net.params);
+  const weights = prepareWeights(net.architecture, net.params);
   try {
-    const names = [...weights.tensors.keys()];
-    const { loss, dHat } = tf.tidy(() => {
-      const opts = precondOptions(net, y.shape[0], options, true);
-      const f = (...effective: tf.Tensor[]): tf.Scalar => {
-        const byName = new Map(names.map((n, i) => [n, effective[i]]));
-        return edm2Loss(net.architecture, lookup(byName, 'weight'), lookup(net.buffers, 'buffer'), y, sigma, noise, opts);
-      };
-      const { value, grads } = tf.valueAndGrads(f)(names.map((n) => weights.tensors.get(n) as tf.Tensor));
-      return { loss: value, dHat: grads };
-    });
-    const dHatData = new Map(names.map((n, i) => [n, dHat[i].dataSync() as Float32Array]));
-    const lossValue = loss.dataSync()[0];
-    tf.dispose([loss, ...dHat]);
-    return { loss: lossValue, grads: weights.backward(dHatData) };
+    const { loss, dHat } = lossAndEffectiveGradients(net, weights.tensors, y, sigma, noise, options);
+    return { loss, grads: weights.backward(dHat) };
   } finally {
     weights.dispose();
   }
+}
+
+/**
+ * The loss and its gradient with respect to the effective weights (dL/dW_hat, keyed by weight
+ * name) for given effective-weight tensors: the tfjs part of a step. A worker thread runs only this.
+ */
+export function lossAndEffectiveGradients(
+  net: Network, effective: ReadonlyMap<string, tf.Tensor>, y: tf.Tensor4D, sigma: tf.Tensor1D, noise: tf.Tensor4D,
+  options: StepOptions = {},
+): { loss: number; dHat: Map<string, Float32Array> } {
+  const names = [...effective.keys()];
+  const { loss, dHat } = tf.tidy(() => {
+    const opts = precondOptions(net, y.shape[0], options, true);
+    const f = (...weights: tf.Tensor[]): tf.Scalar => {
+      const byName = new Map(names.map((n, i) => [n, weights[i]]));
+      return edm2Loss(net.architecture, lookup(byName, 'weight'), lookup(net.buffers, 'buffer'), y, sigma, noise, opts);
+    };
+    const { value, grads } = tf.valueAndGrads(f)(names.map((n) => effective.get(n) as tf.Tensor));
+    return { loss: value, dHat: grads };
+  });
+  const dHatData = new Map(names.map((n, i) => [n, dHat[i].dataSync() as Float32Array]));
+  const lossValue = loss.dataSync()[0];
+  tf.dispose([loss, ...dHat]);
+  return { loss: lossValue, dHat: dHatData };
 }
 
 export function parameterCount(net: Network): number {

@@ -1,18 +1,20 @@
 /**
  * Data-parallel loss and gradients over worker threads. The wasm backend runs single-threaded under
  * Node, so on a multi-core machine the batch is split: the calling thread computes the first share
- * while each worker computes another with a replica of the network (parameters sent every step as
- * one array, about 1.6 MB for small16, used as they arrive without uploading them into the
- * replica's variables), and the gradients are averaged weighted by share size. The result
+ * while each worker computes another with a replica of the network. Each step the workers get the
+ * effective weights (one array, about 1.6 MB for small16) and return dL/dW_hat of their share; the
+ * shares are averaged weighted by size and the chain rule to the stored parameters, which is linear
+ * in dL/dW_hat, runs once here (it and the weight normalisation are not repeated per thread). The result
  * equals lossAndGradients on the whole batch up to float32 summation order.
  */
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendName } from '../backend.js';
 import type { NetworkConfig } from './config.js';
-import { flattenBuffers, flattenGradients, flattenParams, splitFlat } from './flat-params.js';
+import { flattenBuffers } from './flat-params.js';
 import type { WorkerInit, WorkerReply, WorkerStep } from './gradient-worker.js';
-import { lossAndGradientArrays, Network, StepOptions } from './network.js';
+import { lossAndEffectiveGradients, Network, StepOptions } from './network.js';
+import { flattenEffective, prepareWeights, splitEffective } from './weight-pass.js';
 
 export interface ParallelGradients {
   /** Worker threads besides the calling thread. */
@@ -91,55 +93,61 @@ export async function startParallelGradients(
     const sigmaData = sigma.dataSync() as Float32Array;
     const labelData = options.labels?.dataSync() as Float32Array | undefined;
     const labelDim = net.config.labelDim;
-    const params = flattenParams(net);
     const buffers = flattenBuffers(net);
-    const replies: Array<Promise<WorkerReply>> = [];
-    let start = shares[0];
-    handles.forEach((h, i) => {
-      const count = shares[i + 1];
-      if (count === 0) return;
-      const end = start + count;
-      replies.push(h.request({
-        type: 'step', params, buffers,
-        y: yData.slice(start * perImage, end * perImage),
-        noise: noiseData.slice(start * perImage, end * perImage),
-        sigma: sigmaData.slice(start, end),
-        labels: labelData?.slice(start * labelDim, end * labelDim),
-        dropoutSeed: options.dropoutSeed === undefined ? undefined : options.dropoutSeed + 1000003 * (i + 1),
-      }));
-      start = end;
-    });
-    // Our share, computed while the workers run.
-    const k = shares[0];
-    const inputs = [
-      tf.slice(y, [0, 0, 0, 0], [k, -1, -1, -1]), tf.slice(sigma, [0], [k]), tf.slice(noise, [0, 0, 0, 0], [k, -1, -1, -1]),
-      ...(options.labels === undefined ? [] : [tf.slice(options.labels, [0, 0], [k, -1])]),
-    ];
-    let own: { loss: number; grads: Map<string, Float32Array> };
+    // The effective weights are computed once here; the workers return dL/dW_hat for their shares,
+    // and the chain rule to the stored parameters (linear in dL/dW_hat) runs once on the combination.
+    const weights = prepareWeights(net.architecture, net.params);
     try {
-      own = lossAndGradientArrays(net, inputs[0] as tf.Tensor4D, inputs[1] as tf.Tensor1D, inputs[2] as tf.Tensor4D, {
-        // The values just flattened for the workers: no second read of every variable.
-        labels: inputs[3] as tf.Tensor2D | undefined, dropoutSeed: options.dropoutSeed, paramValues: splitFlat(net, params),
+      const effective = flattenEffective(net.architecture, weights.arrays);
+      const replies: Array<Promise<WorkerReply>> = [];
+      let start = shares[0];
+      handles.forEach((h, i) => {
+        const count = shares[i + 1];
+        if (count === 0) return;
+        const end = start + count;
+        replies.push(h.request({
+          type: 'step', effective, buffers,
+          y: yData.slice(start * perImage, end * perImage),
+          noise: noiseData.slice(start * perImage, end * perImage),
+          sigma: sigmaData.slice(start, end),
+          labels: labelData?.slice(start * labelDim, end * labelDim),
+          dropoutSeed: options.dropoutSeed === undefined ? undefined : options.dropoutSeed + 1000003 * (i + 1),
+        }));
+        start = end;
       });
+      // Our share, computed while the workers run.
+      const k = shares[0];
+      const inputs = [
+        tf.slice(y, [0, 0, 0, 0], [k, -1, -1, -1]), tf.slice(sigma, [0], [k]), tf.slice(noise, [0, 0, 0, 0], [k, -1, -1, -1]),
+        ...(options.labels === undefined ? [] : [tf.slice(options.labels, [0, 0], [k, -1])]),
+      ];
+      let own: { loss: number; dHat: Map<string, Float32Array> };
+      try {
+        own = lossAndEffectiveGradients(net, weights.tensors, inputs[0] as tf.Tensor4D, inputs[1] as tf.Tensor1D, inputs[2] as tf.Tensor4D, {
+          labels: inputs[3] as tf.Tensor2D | undefined, dropoutSeed: options.dropoutSeed,
+        });
+      } finally {
+        tf.dispose(inputs);
+      }
+      // Weighted by share size: sum = (k * own + sum_i count_i * worker_i) / n, in one pass per worker.
+      const sum = flattenEffective(net.architecture, own.dHat);
+      let loss = own.loss * k;
+      const counts = shares.slice(1).filter((count) => count > 0);
+      for (const [i, promise] of replies.entries()) {
+        const reply = await promise;
+        if (reply.type !== 'result') throw new Error(`gradient worker ${i}: unexpected reply ${reply.type}`);
+        loss += reply.loss * counts[i];
+        const g = reply.dHat;
+        const w = counts[i];
+        if (i === 0) for (let j = 0; j < sum.length; j++) sum[j] = sum[j] * k + g[j] * w;
+        else for (let j = 0; j < sum.length; j++) sum[j] += g[j] * w;
+      }
+      if (replies.length === 0) for (let j = 0; j < sum.length; j++) sum[j] *= k;
+      for (let j = 0; j < sum.length; j++) sum[j] /= n;
+      return { loss: loss / n, grads: weights.backward(splitEffective(net.architecture, sum)) };
     } finally {
-      tf.dispose(inputs);
+      weights.dispose();
     }
-    // Weighted by share size: sum = (k * own + sum_i count_i * worker_i) / n, in one pass per worker.
-    const sum = flattenGradients(net, own.grads);
-    let loss = own.loss * k;
-    const weights = shares.slice(1).filter((count) => count > 0);
-    for (const [i, promise] of replies.entries()) {
-      const reply = await promise;
-      if (reply.type !== 'result') throw new Error(`gradient worker ${i}: unexpected reply ${reply.type}`);
-      loss += reply.loss * weights[i];
-      const g = reply.grads;
-      const w = weights[i];
-      if (i === 0) for (let j = 0; j < sum.length; j++) sum[j] = sum[j] * k + g[j] * w;
-      else for (let j = 0; j < sum.length; j++) sum[j] += g[j] * w;
-    }
-    if (replies.length === 0) for (let j = 0; j < sum.length; j++) sum[j] *= k;
-    for (let j = 0; j < sum.length; j++) sum[j] /= n;
-    return { loss: loss / n, grads: splitFlat(net, sum) };
   };
   return {
     workers,
