@@ -155,6 +155,14 @@ export function lossAndGradients(
   return { loss: tf.scalar(loss), grads: tensors };
 }
 
+/** Throws a UsageError naming the input whose shape does not fit the network or the batch. */
+export function checkStepInputs(net: Network, y: tf.Tensor4D, sigma: tf.Tensor1D, noise: tf.Tensor4D): void {
+  checkImages(net, y, sigma, 'y');
+  if (!sameShape(noise.shape, y.shape)) {
+    throw new UsageError(`noise has shape [${noise.shape.join(', ')}], expected the shape of y [${y.shape.join(', ')}]`);
+  }
+}
+
 /**
  * lossAndGradients with plain results: the gradients are computed in JS from dL/dW_hat anyway
  * (weight-pass.ts), and the optimizer and the worker threads want them as arrays, so the training
@@ -163,10 +171,7 @@ export function lossAndGradients(
 export function lossAndGradientArrays(
   net: Network, y: tf.Tensor4D, sigma: tf.Tensor1D, noise: tf.Tensor4D, options: StepOptions = {},
 ): { loss: number; grads: Map<string, Float32Array> } {
-  checkImages(net, y, sigma, 'y');
-  if (!sameShape(noise.shape, y.shape)) {
-    throw new UsageError(`noise has shape [${noise.shape.join(', ')}], expected the shape of y [${y.shape.join(', ')}]`);
-  }
+  checkStepInputs(net, y, sigma, noise);
   const weights = prepareWeights(net.architecture, net.params);
   try {
     const { loss, dHat } = lossAndEffectiveGradients(net, weights.tensors, y, sigma, noise, options);

@@ -13,7 +13,7 @@ import type { BackendName } from '../backend.js';
 import type { NetworkConfig } from './config.js';
 import { flattenBuffers } from './flat-params.js';
 import type { WorkerInit, WorkerReply, WorkerStep } from './gradient-worker.js';
-import { lossAndEffectiveGradients, Network, StepOptions } from './network.js';
+import { checkStepInputs, lossAndEffectiveGradients, Network, StepOptions } from './network.js';
 import { flattenEffective, prepareWeights, splitEffective } from './weight-pass.js';
 
 export interface ParallelGradients {
@@ -85,6 +85,7 @@ export async function startParallelGradients(
     throw error;
   }
   const gradientArrays: ParallelGradients['gradientArrays'] = async (net, y, sigma, noise, options = {}) => {
+    checkStepInputs(net, y, sigma, noise);
     const n = y.shape[0];
     const shares = splitBatch(n, workers + 1);
     const perImage = y.size / n;
