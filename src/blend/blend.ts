@@ -108,11 +108,13 @@ class BlendEngine {
     const blended = windows.filter((w) => w.mode === 'blend');
     const elements = blended.reduce((sum, w) => sum + w.elements, 0);
     this.parallel = job.threads !== undefined ? job.threads >= 2 : availableParallelism() >= 2 && elements * job.sources.length * Math.max(1, targets) >= PARALLEL_MIN_WORK;
+    // A reduce, not Math.max(...spread): a large model can have more windows than a call takes arguments.
+    const largest = (size: (w: Window) => number): number => blended.reduce((most, w) => Math.max(most, size(w)), 0);
     this.layout = planBlendLayout({
       targets,
-      chunkElements: Math.max(0, ...blended.map((w) => w.elements)),
-      rawBytes: Math.max(0, ...blended.map((w) => readBufferBytes(w.segments))),
-      outputBytes: Math.max(0, ...blended.map((w) => outputBytes(w.segments))),
+      chunkElements: largest((w) => w.elements),
+      rawBytes: largest((w) => readBufferBytes(w.segments)),
+      outputBytes: largest((w) => outputBytes(w.segments)),
       threads: this.parallel ? 2 : 1,
     });
     this.memory = createBlendMemory(this.layout.totalBytes);
