@@ -8,7 +8,7 @@
  * unused snapshots behave the same whatever the batching.
  */
 import { BATCH, BLOCK, BLOCK_BYTES, type BlendKernels } from './blend-kernels.js';
-import { decodeBlock, type SegmentShape } from './decode-block.js';
+import { decodeBlock, encodeBlock, type SegmentShape } from './decode-block.js';
 
 /** Everything is a byte address in the blend memory, so this crosses to the worker as plain numbers. */
 export interface RangeWork {
@@ -23,8 +23,14 @@ export interface RangeWork {
   readonly weights: number;
   readonly from: number;
   readonly to: number;
-  /** The last batch of the window: check each block's sums for NaN/Inf while they are in cache. */
+  /** The window's first batch: the sums are zeroed first. */
+  readonly first: boolean;
+  /** The last batch: encode each block's sums into `outputs` while they are in cache. */
+  readonly last: boolean;
+  /** With `last`: check each block's sums for NaN/Inf too. */
   readonly check: boolean;
+  /** outputs[k]: target k's encoded window. */
+  readonly outputs: readonly number[];
 }
 
 /** Where a sum first became NaN or +-Inf: the target and the window element. */
@@ -34,8 +40,9 @@ export interface NonFiniteAt {
 }
 
 /**
- * Accumulates the batch over [from, to) using `scratch` (BATCH decoded blocks); with `check`,
- * returns the first non-finite sum (and stops). `memory` views the blend memory.
+ * Accumulates the batch over [from, to) using `scratch` (BATCH decoded blocks); on the last batch
+ * also encodes the sums and, with `check`, returns the first non-finite sum (and stops). `memory`
+ * views the blend memory.
  */
 export function accumulateRange(kernels: BlendKernels, memory: Float64Array, work: RangeWork, scratch: number): NonFiniteAt | undefined {
   const { segments, offsets, raw, count, accumulators: acc, weights } = work;
@@ -46,6 +53,8 @@ export function accumulateRange(kernels: BlendKernels, memory: Float64Array, wor
   for (let from = work.from; from < work.to; from += BLOCK) {
     const n = Math.min(BLOCK, work.to - from);
     for (let j = 0; j < count; j++) decodeBlock(kernels, segments, offsets[j], raw[j], from, n, scratch + j * BLOCK_BYTES);
+    // The window's sums start at zero, set block by block right before use (while in cache).
+    if (work.first) for (let k = 0; k < targets; k++) memory.fill(0, acc[k] / 8 + from, acc[k] / 8 + from + n);
     for (let k = 0; k < targets;) {
       if (full[k] && k + 1 < targets && full[k + 1]) {
         // Two targets per pass: each decoded value is loaded once for both.
@@ -57,10 +66,11 @@ export function accumulateRange(kernels: BlendKernels, memory: Float64Array, wor
         k += 1;
       }
     }
-    if (!work.check) continue;
+    if (!work.last) continue;
     for (let target = 0; target < targets; target++) {
       const at = acc[target] + 8 * from;
-      if (kernels.anyNonFinite(at, n) !== 0) return { target, element: from + firstNonFinite(memory, at, n) };
+      if (work.check && kernels.anyNonFinite(at, n) !== 0) return { target, element: from + firstNonFinite(memory, at, n) };
+      encodeBlock(kernels, segments, acc[target], work.outputs[target], from, n);
     }
   }
   return undefined;

@@ -35,7 +35,8 @@ export interface BlendKernels {
 
 let compiled: WebAssembly.Module | undefined;
 
-function kernelModule(): WebAssembly.Module {
+/** The compiled kernels, built once per process (the helper thread receives this module, not the bytes). */
+export function kernelModule(): WebAssembly.Module {
   if (compiled === undefined) {
     const accumulators = ([1, 2] as const).flatMap((t) => Array.from({ length: BATCH }, (_, s) => accumulateKernel(t, s + 1, BLOCK_BYTES)));
     compiled = new WebAssembly.Module(buildModule([...decodeKernels(), ...accumulators, nonFiniteCheckKernel(), encodeF32Kernel(), encodeHalfKernel(F16_FORMAT), encodeHalfKernel(BF16_FORMAT)], MAX_PAGES));
@@ -43,15 +44,15 @@ function kernelModule(): WebAssembly.Module {
   return compiled;
 }
 
-export function instantiateKernels(memory: WebAssembly.Memory): BlendKernels {
-  const exports = new WebAssembly.Instance(kernelModule(), { env: { memory } }).exports as Record<string, unknown>;
-  const accumulate = [1, 2].map((t) => Array.from({ length: BATCH }, (_, s) => exports[`accumulate${t}x${s + 1}`] as Accumulate));
+export function instantiateKernels(memory: WebAssembly.Memory, module = kernelModule()): BlendKernels {
+  const exports = new WebAssembly.Instance(module, { env: { memory } }).exports as Record<string, unknown>;
+  const table = (prefix: string): Accumulate[][] => [1, 2].map((t) => Array.from({ length: BATCH }, (_, s) => exports[`${prefix}${t}x${s + 1}`] as Accumulate));
   return {
     decodeF32: exports.decodeF32 as Decode,
     decodeF16: exports.decodeF16 as Decode,
     decodeBF16: exports.decodeBF16 as Decode,
     decodeF64: exports.decodeF64 as Decode,
-    accumulate,
+    accumulate: table('accumulate'),
     anyNonFinite: exports.anyNonFinite as BlendKernels['anyNonFinite'],
     encodeF32: exports.encodeF32 as BlendKernels['encodeF32'],
     encodeF16: exports.encodeF16 as BlendKernels['encodeF16'],

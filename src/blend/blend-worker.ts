@@ -10,6 +10,8 @@ import { instantiateKernels, type BlendKernels } from './blend-kernels.js';
 export interface InitMessage {
   readonly type: 'init';
   readonly memory: WebAssembly.Memory;
+  /** The kernels, compiled once by the main thread. */
+  readonly module: WebAssembly.Module;
   /** This thread's decode scratch in that memory. */
   readonly scratch: number;
 }
@@ -29,7 +31,7 @@ let state: { kernels: BlendKernels; view: Float64Array; scratch: number } | unde
 
 parentPort?.on('message', (message: InitMessage | BatchMessage) => {
   if (message.type === 'init') {
-    state = { kernels: instantiateKernels(message.memory), view: new Float64Array(message.memory.buffer), scratch: message.scratch };
+    state = { kernels: instantiateKernels(message.memory, message.module), view: new Float64Array(message.memory.buffer), scratch: message.scratch };
     return;
   }
   try {

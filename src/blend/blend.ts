@@ -8,13 +8,12 @@
  * once, then every target adds the batch with its running sum held in a register. Per element the
  * sum is `acc += w * v` one snapshot at a time in ascending order, exactly as a plain loop, so the
  * bytes written do not depend on K, the window size or the batching. NaN/Inf are caught in the
- * sums (non-finite.ts). Outputs are encoded once per target and written while the next window is
- * computed. The arithmetic runs in WebAssembly kernels (blend-kernels.ts) over one shared memory
+ * sums (non-finite.ts). Outputs are encoded block by block during the window's last batch, while the
+ * sums are in cache, and written while the next window is computed. The arithmetic runs in WebAssembly kernels (blend-kernels.ts) over one shared memory
  * holding every buffer (blend-memory.ts).
  */
 import { availableParallelism } from 'node:os';
 import { HandlePool } from '../io/handle-pool.js';
-import { encodeFloats } from '../safetensors/dtype-convert.js';
 import { DTYPE_BYTES, type TensorSource } from '../tensors/tensor-source.js';
 import { accumulateRange, type NonFiniteAt, type RangeWork } from './accumulate-range.js';
 import { BATCH, BLOCK, createBlendMemory, instantiateKernels, type BlendKernels } from './blend-kernels.js';
@@ -135,7 +134,6 @@ class BlendEngine {
   async blendWindow(window: Window, next: Window | undefined): Promise<number> {
     const { segments, elements } = window;
     const sources = this.job.sources;
-    for (const accumulator of this.layout.accumulators) this.float64.fill(0, accumulator / 8, accumulator / 8 + elements);
     const bufferBytes = readBufferBytes(segments);
     let bytesRead = 0;
     let nonFinite: NonFiniteAt | undefined;
@@ -149,14 +147,17 @@ class BlendEngine {
       if (pending === undefined && next?.mode === 'blend') {
         this.prefetched = { window: next, batch: this.track(this.startBatch(0, next.segments, readBufferBytes(next.segments))) };
       }
-      nonFinite = await this.accumulate(b, batch, segments, elements, pending === undefined && !this.job.allowNonFinite);
+      const last = pending === undefined;
+      // The last batch encodes into the output windows: the previous window's writes must be done.
+      if (last) await this.flushWrites();
+      nonFinite = await this.accumulate(b, batch, segments, elements, last);
       bytesRead += batch.count * windowInputBytes(segments);
     }
     if (nonFinite !== undefined) {
       const { target, element } = nonFinite;
       throw await nonFiniteSourceError(this.job.sources, this.job.weights[target], segments, element, (source) => this.pool.use(source));
     }
-    await this.writeWindow(segments);
+    this.startWrites(segments);
     return bytesRead;
   }
 
@@ -197,15 +198,21 @@ class BlendEngine {
 
   /**
    * Accumulates one batch into every target; with a helper thread, each takes half of the window.
-   * With `check` (last batch), returns the first NaN/Inf sum (non-finite.ts explains why sums).
+   * The last batch also encodes the outputs and (unless NaN/Inf are allowed) returns the first
+   * NaN/Inf sum (non-finite.ts explains why sums).
    */
-  private async accumulate(b: number, batch: Batch, segments: readonly Segment[], elements: number, check: boolean): Promise<NonFiniteAt | undefined> {
-    const { weights, accumulators, scratch } = this.layout;
+  private async accumulate(b: number, batch: Batch, segments: readonly Segment[], elements: number, last: boolean): Promise<NonFiniteAt | undefined> {
+    const { weights, accumulators, scratch, outputs } = this.layout;
     for (let k = 0; k < this.weightBatches.length; k++) this.float64.set(this.weightBatches[k][b], weights / 8 + k * BATCH);
-    const shapes: SegmentShape[] = segments.map((s) => ({ windowOffset: s.windowOffset, count: s.count, tensor: { inputDType: s.tensor.inputDType } }));
+    let outputOffset = 0;
+    const shapes: SegmentShape[] = segments.map((s) => {
+      const shape = { windowOffset: s.windowOffset, count: s.count, tensor: { inputDType: s.tensor.inputDType, outputDType: s.tensor.outputDType }, outputOffset };
+      outputOffset += s.count * DTYPE_BYTES[s.tensor.outputDType];
+      return shape;
+    });
     const work: RangeWork = {
       segments: shapes, offsets: batch.reads.map((r) => r.segmentOffsets), raw: batch.raw, count: batch.count,
-      accumulators, weights, from: 0, to: elements, check,
+      accumulators, weights, from: 0, to: elements, first: b === 0, last, check: last && !this.job.allowNonFinite, outputs,
     };
     const split = Math.ceil(elements / 2 / BLOCK) * BLOCK;
     if (this.helper === undefined || split >= elements) return accumulateRange(this.kernels, this.float64, work, scratch[0]);
@@ -215,24 +222,12 @@ class BlendEngine {
     return lower ?? upper;
   }
 
-  /** Encodes each target's window and starts its write; a target's buffer is reused only after its previous write finished. */
-  private async writeWindow(segments: readonly Segment[]): Promise<void> {
+  /** Starts writing each target's encoded window (the output area is reused once the write is done). */
+  private startWrites(segments: readonly Segment[]): void {
+    const bytes = outputBytes(segments);
     for (let k = 0; k < this.job.sinks.length; k++) {
-      await this.writes[k];
-      const accumulator = this.layout.accumulators[k];
       const output = this.layout.outputs[k];
-      let offset = output;
-      for (const segment of segments) {
-        const { outputDType } = segment.tensor;
-        const bytes = segment.count * DTYPE_BYTES[outputDType];
-        const sums = accumulator + 8 * segment.windowOffset;
-        if (outputDType === 'F32') this.kernels.encodeF32(sums, offset, segment.count);
-        else if (outputDType === 'F16') this.kernels.encodeF16(sums, offset, segment.count);
-        else if (outputDType === 'BF16') this.kernels.encodeBF16(sums, offset, segment.count);
-        else encodeFloats(outputDType, this.float64.subarray(sums / 8, sums / 8 + segment.count), this.bytes.subarray(offset, offset + bytes));
-        offset += bytes;
-      }
-      this.writes[k] = this.track(this.job.sinks[k].write(this.bytes.subarray(output, offset)));
+      this.writes[k] = this.track(this.job.sinks[k].write(this.bytes.subarray(output, output + bytes)));
     }
   }
 

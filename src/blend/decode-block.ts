@@ -7,8 +7,12 @@ import type { BlendKernels } from './blend-kernels.js';
 import { DTYPE_BYTES } from '../tensors/tensor-source.js';
 import type { Segment } from './windows.js';
 
-/** The part of a Segment that decoding needs (what crosses to the helper thread). */
-export type SegmentShape = Pick<Segment, 'windowOffset' | 'count'> & { readonly tensor: Pick<Segment['tensor'], 'inputDType'> };
+/** The part of a Segment that decoding and encoding need (what crosses to the helper thread). */
+export type SegmentShape = Pick<Segment, 'windowOffset' | 'count'> & {
+  readonly tensor: Pick<Segment['tensor'], 'inputDType' | 'outputDType'>;
+  /** Byte offset of the segment's first element in each target's encoded window. */
+  readonly outputOffset: number;
+};
 
 /**
  * Writes window elements [from, from + count) of one snapshot as float64 at address `out`; the
@@ -29,6 +33,30 @@ export function decodeBlock(kernels: BlendKernels, segments: readonly SegmentSha
     else if (dtype === 'BF16') kernels.decodeBF16(src, dst, n);
     else if (dtype === 'F64') kernels.decodeF64(src, dst, n);
     else throw new RangeError(`cannot blend a tensor of dtype ${dtype}`);
+    done += n;
+    s++;
+  }
+}
+
+/**
+ * Encodes window elements [from, from + count) of one target's float64 sums (the window's sums start
+ * at `sums`) into its output window at `out`, each segment in its output dtype.
+ */
+export function encodeBlock(kernels: BlendKernels, segments: readonly SegmentShape[], sums: number, out: number, from: number, count: number): void {
+  let s = firstSegment(segments, from);
+  let done = 0;
+  while (done < count) {
+    const segment = segments[s];
+    const inSegment = from + done - segment.windowOffset;
+    const n = Math.min(count - done, segment.count - inSegment);
+    const dtype = segment.tensor.outputDType;
+    const src = sums + 8 * (from + done);
+    const dst = out + segment.outputOffset + inSegment * DTYPE_BYTES[dtype];
+    if (dtype === 'F32') kernels.encodeF32(src, dst, n);
+    else if (dtype === 'F16') kernels.encodeF16(src, dst, n);
+    else if (dtype === 'BF16') kernels.encodeBF16(src, dst, n);
+    else if (dtype === 'F64') kernels.decodeF64(src, dst, n); // a float64 copy
+    else throw new RangeError(`cannot encode a blended tensor as ${dtype}`);
     done += n;
     s++;
   }

@@ -8,6 +8,7 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { NonFiniteAt, RangeWork } from './accumulate-range.js';
+import { kernelModule } from './blend-kernels.js';
 import type { BatchMessage, DoneMessage, InitMessage } from './blend-worker.js';
 
 export class BlendHelper {
@@ -43,7 +44,7 @@ export class BlendHelper {
       ? new Worker(`import(${JSON.stringify(tsxApi())}).then((api) => { api.register(); return import(${JSON.stringify(url.href)}); });`, { eval: true })
       : new Worker(url);
     const helper = new BlendHelper(worker);
-    helper.worker.postMessage({ type: 'init', memory, scratch } satisfies InitMessage);
+    helper.worker.postMessage({ type: 'init', memory, module: kernelModule(), scratch } satisfies InitMessage);
     return helper;
   }
 

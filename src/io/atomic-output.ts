@@ -10,6 +10,7 @@ export interface AtomicOutputOptions {
 }
 
 const BUFFER_BYTES = 1 << 20;
+const DIRECT_WRITE_BYTES = 1 << 16;
 /** Filesystems without hard links answer link() with one of these; we fall back to a checked rename. */
 const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK']);
 
@@ -54,6 +55,13 @@ export class AtomicOutput {
   /** Appends bytes. The caller may reuse `bytes` as soon as the promise resolves. */
   async write(bytes: Uint8Array): Promise<void> {
     this.assertOpen();
+    if (bytes.byteLength >= DIRECT_WRITE_BYTES) {
+      // Large pieces (a blend window) go straight to the file: copying them through the buffer
+      // cost as much CPU as the arithmetic that made them.
+      await this.flush();
+      await this.writeThrough(bytes);
+      return;
+    }
     if (this.buffered + bytes.byteLength <= this.buffer.byteLength) {
       this.buffer.set(bytes, this.buffered);
       this.buffered += bytes.byteLength;
