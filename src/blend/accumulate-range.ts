@@ -8,7 +8,7 @@
  * unused snapshots behave the same whatever the batching.
  */
 import { BATCH, BLOCK, BLOCK_BYTES, type BlendKernels } from './blend-kernels.js';
-import { decodeBlock, encodeBlock, type SegmentShape } from './decode-block.js';
+import { decodeBlock, encodeBlock, type SegmentShape } from './block-codec.js';
 
 /** Everything is a byte address in the blend memory, so this crosses to the worker as plain numbers. */
 export interface RangeWork {

@@ -19,7 +19,7 @@ import { accumulateRange, type NonFiniteAt, type RangeWork } from './accumulate-
 import { BATCH, BLOCK, createBlendMemory, instantiateKernels, type BlendKernels } from './blend-kernels.js';
 import { planBlendLayout, type BlendLayout } from './blend-memory.js';
 import type { PlannedTensor } from './blend-plan.js';
-import type { SegmentShape } from './decode-block.js';
+import type { SegmentShape } from './block-codec.js';
 import { nonFiniteSourceError } from './non-finite.js';
 import { BlendHelper } from './parallel.js';
 import { planSourceReads, readBufferBytes, type SourceReads } from './read-plan.js';
