@@ -1,10 +1,12 @@
+import { choleskyKernels } from './cholesky-kernels.js';
+
 const BLOCK = 32;
 
 /**
  * Cholesky factorisation and solves on flat row-major Float64Arrays. ml-matrix's own Cholesky
  * took 15 s for the 2,000 x 2,000 Gram matrix of a long run; this row-oriented version (each entry
- * one dot product of two contiguous rows, blocked for the cache, four partial sums) takes about 2 s
- * on the same machine, which keeps solving and inspecting thousands of snapshots interactive.
+ * one dot product of two contiguous rows, blocked for the cache, the products in WebAssembly SIMD)
+ * keeps solving and inspecting thousands of snapshots interactive.
  */
 
 /**
@@ -14,14 +16,18 @@ const BLOCK = 32;
  * the caches).
  */
 export function choleskyFactor(a: Float64Array, n: number): Float64Array | undefined {
-  const l = new Float64Array(n * n);
+  // L lives in the kernels' memory (byte addresses 8 * index), with four result slots after it.
+  const results = 8 * n * n;
+  const kernels = choleskyKernels(results + 32);
+  const l = new Float64Array(kernels.memory.buffer, 0, n * n);
+  const d = new Float64Array(kernels.memory.buffer, results, 4);
   for (let first = 0; first < n; first += BLOCK) {
     const end = Math.min(n, first + BLOCK);
     for (let j = 0; j < end; j++) {
       const rowJ = j * n;
       let i = Math.max(first, j);
       if (i === j) {
-        const sum = a[rowJ + j] - dot(l, rowJ, rowJ, j);
+        const sum = a[rowJ + j] - kernels.dot(8 * rowJ, 8 * rowJ, j);
         if (!(sum > 0)) return undefined;
         l[rowJ + j] = Math.sqrt(sum);
         i++;
@@ -29,55 +35,16 @@ export function choleskyFactor(a: Float64Array, n: number): Float64Array | undef
       const pivot = l[rowJ + j];
       // Four rows at a time share each load of row j (the dominant memory traffic).
       for (; i + 3 < end; i += 4) {
-        const [d0, d1, d2, d3] = dot4(l, i * n, n, rowJ, j);
-        l[i * n + j] = (a[i * n + j] - d0) / pivot;
-        l[(i + 1) * n + j] = (a[(i + 1) * n + j] - d1) / pivot;
-        l[(i + 2) * n + j] = (a[(i + 2) * n + j] - d2) / pivot;
-        l[(i + 3) * n + j] = (a[(i + 3) * n + j] - d3) / pivot;
+        kernels.dot4(8 * i * n, 8 * n, 8 * rowJ, j, results);
+        l[i * n + j] = (a[i * n + j] - d[0]) / pivot;
+        l[(i + 1) * n + j] = (a[(i + 1) * n + j] - d[1]) / pivot;
+        l[(i + 2) * n + j] = (a[(i + 2) * n + j] - d[2]) / pivot;
+        l[(i + 3) * n + j] = (a[(i + 3) * n + j] - d[3]) / pivot;
       }
-      for (; i < end; i++) l[i * n + j] = (a[i * n + j] - dot(l, i * n, rowJ, j)) / pivot;
+      for (; i < end; i++) l[i * n + j] = (a[i * n + j] - kernels.dot(8 * i * n, 8 * rowJ, j)) / pivot;
     }
   }
   return l;
-}
-
-/** Dot products of rows r, r+1, r+2, r+3 (r = `row`, stride n) with row `other`, over `length` entries. */
-function dot4(v: Float64Array, row: number, n: number, other: number, length: number): [number, number, number, number] {
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  const r1 = row + n;
-  const r2 = row + 2 * n;
-  const r3 = row + 3 * n;
-  for (let k = 0; k < length; k++) {
-    const x = v[other + k];
-    s0 += v[row + k] * x;
-    s1 += v[r1 + k] * x;
-    s2 += v[r2 + k] * x;
-    s3 += v[r3 + k] * x;
-  }
-  return [s0, s1, s2, s3];
-}
-
-/**
- * sum_k<length v[a + k] * v[b + k] with four independent partial sums: one running sum is a chain of
- * dependent additions, four let the CPU overlap them (about 3x faster in V8 here).
- */
-function dot(v: Float64Array, a: number, b: number, length: number): number {
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  let k = 0;
-  for (; k + 3 < length; k += 4) {
-    s0 += v[a + k] * v[b + k];
-    s1 += v[a + k + 1] * v[b + k + 1];
-    s2 += v[a + k + 2] * v[b + k + 2];
-    s3 += v[a + k + 3] * v[b + k + 3];
-  }
-  for (; k < length; k++) s0 += v[a + k] * v[b + k];
-  return (s0 + s1) + (s2 + s3);
 }
 
 /** Solves L L^T x = b in place for one right-hand side of length n. */
