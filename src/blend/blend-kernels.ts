@@ -6,7 +6,8 @@
  */
 import { accumulateKernel, encodeF32Kernel, nonFiniteCheckKernel } from './accumulate-kernels.js';
 import { decodeKernels } from './decode-kernels.js';
-import { BF16_FORMAT, encodeHalfKernel, F16_FORMAT } from './encode-half-kernel.js';
+import { encodeHalfKernel } from './encode-half-kernel.js';
+import { BF16_FORMAT, F16_FORMAT } from '../safetensors/half-floats.js';
 import { buildModule } from '../wasm/module-builder.js';
 
 /** Elements per cache block: 8 decoded float64 blocks of 8 KiB stay in L1/L2 (measured best of 256 to 4096). */
@@ -39,7 +40,7 @@ let compiled: WebAssembly.Module | undefined;
 export function kernelModule(): WebAssembly.Module {
   if (compiled === undefined) {
     const accumulators = ([1, 2] as const).flatMap((t) => Array.from({ length: BATCH }, (_, s) => accumulateKernel(t, s + 1, BLOCK_BYTES)));
-    compiled = new WebAssembly.Module(buildModule([...decodeKernels(), ...accumulators, nonFiniteCheckKernel(), encodeF32Kernel(), encodeHalfKernel(F16_FORMAT), encodeHalfKernel(BF16_FORMAT)], MAX_PAGES));
+    compiled = new WebAssembly.Module(buildModule([...decodeKernels(), ...accumulators, nonFiniteCheckKernel(), encodeF32Kernel(), encodeHalfKernel('encodeF16', F16_FORMAT), encodeHalfKernel('encodeBF16', BF16_FORMAT)], MAX_PAGES));
   }
   return compiled;
 }

@@ -16,20 +16,8 @@ import {
   i32x4ExtractLane, i32x4GtS, i32x4LtS, i32x4Ne, i32x4ShrU, i32x4Sub, i32x4TruncSatF64x2SZero, i8x16Shuffle,
   localGet, localSet, v128And, v128Bitselect, v128Load, v128Load64Zero, v128Or, v128Store64Lane, whileAtLeast,
 } from '../wasm/instructions.js';
+import { infinityBits, quietNaNBits, subnormalScaleLog2, type HalfFormat } from '../safetensors/half-floats.js';
 import { I32, V128, type FunctionDefinition } from '../wasm/module-builder.js';
-
-interface HalfFormat {
-  readonly name: string;
-  readonly mantissaBits: number;
-  readonly bias: number;
-  /** log2 of the reciprocal of the smallest subnormal. */
-  readonly subnormalScaleLog2: number;
-  readonly infinity: number;
-  readonly quietNaN: number;
-}
-
-export const F16_FORMAT: HalfFormat = { name: 'encodeF16', mantissaBits: 10, bias: 15, subnormalScaleLog2: 24, infinity: 0x7c00, quietNaN: 0x7e00 };
-export const BF16_FORMAT: HalfFormat = { name: 'encodeBF16', mantissaBits: 7, bias: 127, subnormalScaleLog2: 133, infinity: 0x7f80, quietNaN: 0x7fc0 };
 
 const [SRC, DST, COUNT] = [0, 1, 2];
 const [A, B, HI, LO, E, R] = [3, 4, 5, 6, 7, 8]; // v128 locals
@@ -61,7 +49,7 @@ function encodeFour(f: HalfFormat): number[] {
     ...v128And, ...i32x4Add,
   ];
   const subnormalOf = (local: number): number[] => [
-    ...localGet(local), ...f64x2Abs, ...f64x2Const(2 ** f.subnormalScaleLog2), ...f64x2Mul,
+    ...localGet(local), ...f64x2Abs, ...f64x2Const(2 ** subnormalScaleLog2(f)), ...f64x2Mul,
     ...f64x2Const(ROUND_TO_INTEGER), ...f64x2Add, ...f64x2Const(ROUND_TO_INTEGER), ...f64x2Sub, ...i32x4TruncSatF64x2SZero,
   ];
   const isNaN = [
@@ -73,13 +61,13 @@ function encodeFour(f: HalfFormat): number[] {
     ...splitWords,
     ...normal, ...localSet(R),
     ...subnormalOf(A), ...subnormalOf(B), ...i8x16Shuffle(TWO_LOW_INTS), ...localGet(R), ...localGet(E), ...i32x4Const(minNormal), ...i32x4LtS, ...v128Bitselect, ...localSet(R),
-    ...i32x4Const(f.infinity), ...localGet(R), ...localGet(E), ...i32x4Const(maxNormal), ...i32x4GtS, ...v128Bitselect, ...localSet(R),
-    ...i32x4Const(f.quietNaN), ...localGet(R), ...isNaN, ...v128Bitselect,
+    ...i32x4Const(infinityBits(f)), ...localGet(R), ...localGet(E), ...i32x4Const(maxNormal), ...i32x4GtS, ...v128Bitselect, ...localSet(R),
+    ...i32x4Const(quietNaNBits(f)), ...localGet(R), ...isNaN, ...v128Bitselect,
     ...localGet(HI), ...i32Const(16), ...i32x4ShrU, ...i32x4Const(0x8000), ...v128And, ...v128Or, ...localSet(R),
   ];
 }
 
-export function encodeHalfKernel(f: HalfFormat): FunctionDefinition {
+export function encodeHalfKernel(name: string, f: HalfFormat): FunctionDefinition {
   const four = [
     ...localGet(SRC), ...v128Load(0), ...localSet(A),
     ...localGet(SRC), ...v128Load(16), ...localSet(B),
@@ -93,7 +81,7 @@ export function encodeHalfKernel(f: HalfFormat): FunctionDefinition {
     ...localGet(DST), ...localGet(R), ...i32x4ExtractLane(0), ...i32Store16(0),
   ];
   return {
-    name: f.name, params: [I32, I32, I32], results: [], locals: [V128, V128, V128, V128, V128, V128],
+    name, params: [I32, I32, I32], results: [], locals: [V128, V128, V128, V128, V128, V128],
     body: [
       ...whileAtLeast(COUNT, 4, [{ local: SRC, bytes: 32 }, { local: DST, bytes: 8 }], four),
       ...whileAtLeast(COUNT, 1, [{ local: SRC, bytes: 8 }, { local: DST, bytes: 2 }], one),

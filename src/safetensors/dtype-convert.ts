@@ -1,5 +1,5 @@
 import { DTYPE_BYTES, type DType } from '../tensors/tensor-source.js';
-import { bf16Table64, encodeBf16Bulk, encodeF16Bulk, f16Table64 } from './half-floats.js';
+import { BF16_FORMAT, bf16Table64, encodeHalfBulk, F16_FORMAT, f16Table64 } from './half-floats.js';
 
 /**
  * Bulk conversion between stored little-endian float bytes and float64, the blend engine's hot
@@ -37,8 +37,7 @@ export function encodeFloats(dtype: DType, values: Float64Array, out: Uint8Array
   const target = alignedOut ? out : new Uint8Array(count * size);
   if (dtype === 'F16' || dtype === 'BF16') {
     const bits = new Uint16Array(target.buffer, target.byteOffset, count);
-    if (dtype === 'F16') encodeF16Bulk(values, bits);
-    else encodeBf16Bulk(values, bits);
+    encodeHalfBulk(dtype === 'F16' ? F16_FORMAT : BF16_FORMAT, values, bits);
   } else if (dtype === 'F32') {
     // Number -> float32 conversion is IEEE round-to-nearest-even; NaN stays NaN.
     new Float32Array(target.buffer, target.byteOffset, count).set(values);

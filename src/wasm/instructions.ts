@@ -53,7 +53,6 @@ export const f64Load = (offset = 0): Code => [0x2b, ...memarg(offset)];
 export const f64Store = (offset = 0): Code => [0x39, ...memarg(offset)];
 export const i32Store16 = (offset = 0): Code => [0x3b, ...memarg(offset)];
 export const f64Add: Code = [0xa0];
-export const f64Mul: Code = [0xa2];
 export const f64PromoteF32: Code = [0xbb];
 export const f32DemoteF64: Code = [0xb6];
 /** memory.copy (bulk memory): [dst, src, bytes] on the stack. */
