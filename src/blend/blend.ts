@@ -147,6 +147,10 @@ class BlendEngine {
       if (pending === undefined && next?.mode === 'blend') {
         this.prefetched = { window: next, batch: this.track(this.startBatch(0, next.segments, readBufferBytes(next.segments))) };
       }
+      // startBatch() issues its reads only after its own awaits: let it get there before this thread
+      // turns to arithmetic, or the reads would wait for the whole batch to be accumulated.
+      await pending;
+      await this.prefetched?.batch;
       const last = pending === undefined;
       // The last batch encodes into the output windows: the previous window's writes must be done.
       if (last) await this.flushWrites();

@@ -1,8 +1,12 @@
 /**
  * Progress on stderr with an ora spinner: counts, throughput and ETA. Only when stderr is a
  * terminal and no JSON was asked for; otherwise silent, so logs and pipes stay clean.
+ *
+ * ora (with its dependencies) takes about 150 ms to import, a third of the CLI's start-up, so it
+ * is imported only when a spinner is shown, in the background: the spinner appears a moment after
+ * the work starts, and the work never waits for it.
  */
-import ora, { type Ora } from 'ora';
+import type { Ora } from 'ora';
 import type { CliIo } from './io.js';
 import { formatBytes, formatDuration } from './format.js';
 
@@ -24,8 +28,7 @@ const REFRESH_MS = 100;
 export function startProgress(io: CliIo, options: ProgressOptions): Progress {
   const enabled = !options.quiet && io.stderr.isTTY === true;
   if (!enabled) return { update: () => undefined, done: () => undefined, fail: () => undefined };
-  // isEnabled: the decision is made above (a terminal, not quiet); ora would otherwise also go quiet whenever CI is set.
-  const spinner: Ora = ora({ stream: io.stderr as NodeJS.WritableStream, isEnabled: true, text: options.label, discardStdin: false }).start();
+  const spinner = lazySpinner(io.stderr as NodeJS.WritableStream, options.label);
   const started = Date.now();
   let lastRender = 0;
   const amount = (n: number): string => (options.unit === 'bytes' ? formatBytes(n) : String(n));
@@ -50,6 +53,44 @@ export function startProgress(io: CliIo, options: ProgressOptions): Progress {
     },
     fail() {
       spinner.stop();
+    },
+  };
+}
+
+/** The part of ora's spinner used here, usable before ora has loaded. */
+interface LazySpinner {
+  text: string;
+  succeed(message: string): void;
+  stop(): void;
+}
+
+function lazySpinner(stream: NodeJS.WritableStream, text: string): LazySpinner {
+  let spinner: Ora | undefined;
+  let ended = false;
+  let current = text;
+  void import('ora')
+    // isEnabled: the decision is made by the caller (a terminal, not quiet); ora would otherwise also go quiet whenever CI is set.
+    .then(({ default: ora }) => {
+      if (!ended) spinner = ora({ stream, isEnabled: true, text: current, discardStdin: false }).start();
+    })
+    .catch(() => undefined);
+  return {
+    get text() {
+      return current;
+    },
+    set text(value: string) {
+      current = value;
+      if (spinner !== undefined) spinner.text = value;
+    },
+    succeed(message) {
+      ended = true;
+      if (spinner !== undefined) spinner.succeed(message);
+      // Finished before ora loaded: the same line a spinner would have left.
+      else stream.write(`\u2714 ${message}\n`);
+    },
+    stop() {
+      ended = true;
+      spinner?.stop();
     },
   };
 }
