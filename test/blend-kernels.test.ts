@@ -148,3 +148,21 @@ for (const dtype of ['F16', 'BF16'] as const) {
     }
   });
 }
+
+for (const dtype of ['F16', 'BF16'] as const) {
+  test(`${dtype} encoding handles one out-of-range value among three normal ones (the kernel's fast path skips the rare ranges per four values)`, () => {
+    // 65520 is the F16 tie that rounds up to infinity; 3e-5 and 1e-40 are subnormal in F16 and BF16.
+    const rare = [0, -0, 3e-5, -1e-40, 65520, -65536, 1e39, Infinity, -Infinity, NaN, 1e300, 5e-324];
+    const values: number[] = [];
+    for (const special of rare) for (let lane = 0; lane < 4; lane++) values.push(...[1.5, -2.25, 3.125, 0.75].map((v, i) => (i === lane ? special : v)));
+    const src = 16;
+    const dst = src + 8 * values.length;
+    values.forEach((v, i) => view.setFloat64(src + 8 * i, v, true));
+    (dtype === 'F16' ? kernels.encodeF16 : kernels.encodeBF16)(src, dst, values.length);
+    const expected = new Uint8Array(2 * values.length);
+    encodeFloats(dtype, Float64Array.from(values), expected);
+    for (let i = 0; i < values.length; i++) {
+      assert.equal(view.getUint16(dst + 2 * i, true), expected[2 * i] | (expected[2 * i + 1] << 8), `${values[i]} in lane ${i % 4}`);
+    }
+  });
+}

@@ -11,7 +11,7 @@
  */
 import {
   f32DemoteF64, f32Store, f32x4DemoteF64x2Zero, f64Load, f64Store, f64x2Add, f64x2ExtractLane, f64x2Mul, f64x2Ne,
-  i32x4Const, i8x16Shuffle, localGet, localSet, v128AnyTrue, v128Load, v128Load64Splat, v128Load64Zero, v128Store,
+  i32Const, i32Shl, i32x4Const, i8x16Shuffle, localGet, localSet, memoryFill, v128AnyTrue, v128Load, v128Load64Splat, v128Load64Zero, v128Store,
   whileAtLeast,
 } from '../wasm/instructions.js';
 import { I32, V128, type FunctionDefinition } from '../wasm/module-builder.js';
@@ -70,6 +70,18 @@ export function accumulateKernel(targets: 1 | 2, snapshots: number, blockBytes: 
       ...whileAtLeast(COUNT, 2, advance(16), iteration(1)),
       ...whileAtLeast(COUNT, 1, advance(8), iteration(0)),
     ],
+  };
+}
+
+/**
+ * zeroF64(dst, count): count float64 zeros, by the bulk-memory fill. TypedArray.fill on a shared
+ * buffer stores element by element (it must, for other threads' sake), several times slower, and
+ * zeroing the sums is K x the window's float64 on every window.
+ */
+export function zeroKernel(): FunctionDefinition {
+  return {
+    name: 'zeroF64', params: [I32, I32], results: [], locals: [],
+    body: [...localGet(0), ...i32Const(0), ...localGet(1), ...i32Const(3), ...i32Shl, ...memoryFill],
   };
 }
 

@@ -54,7 +54,7 @@ export function accumulateRange(kernels: BlendKernels, memory: Float64Array, wor
     const n = Math.min(BLOCK, work.to - from);
     for (let j = 0; j < count; j++) decodeBlock(kernels, segments, offsets[j], raw[j], from, n, scratch + j * BLOCK_BYTES);
     // The window's sums start at zero, set block by block right before use (while in cache).
-    if (work.first) for (let k = 0; k < targets; k++) memory.fill(0, acc[k] / 8 + from, acc[k] / 8 + from + n);
+    if (work.first) for (let k = 0; k < targets; k++) kernels.zeroF64(acc[k] + 8 * from, n);
     for (let k = 0; k < targets;) {
       if (full[k] && k + 1 < targets && full[k + 1]) {
         // Two targets per pass: each decoded value is loaded once for both.

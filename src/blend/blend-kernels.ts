@@ -4,7 +4,7 @@
  * main thread and the helper worker run the same code on the same bytes. Arguments are byte
  * addresses in that memory.
  */
-import { accumulateKernel, encodeF32Kernel, nonFiniteCheckKernel } from './accumulate-kernels.js';
+import { accumulateKernel, encodeF32Kernel, nonFiniteCheckKernel, zeroKernel } from './accumulate-kernels.js';
 import { decodeKernels } from './decode-kernels.js';
 import { encodeHalfKernel } from './encode-half-kernel.js';
 import { BF16_FORMAT, F16_FORMAT } from '../safetensors/half-floats.js';
@@ -26,6 +26,8 @@ export interface BlendKernels {
   readonly decodeF16: Decode;
   readonly decodeBF16: Decode;
   readonly decodeF64: Decode;
+  /** zeroF64(address, count): count float64 zeros. */
+  readonly zeroF64: (address: number, count: number) => void;
   /** accumulate[targets - 1][snapshots - 1], for 1 or 2 targets and 1 to BATCH snapshots. */
   readonly accumulate: readonly (readonly Accumulate[])[];
   readonly anyNonFinite: (address: number, count: number) => number;
@@ -40,7 +42,7 @@ let compiled: WebAssembly.Module | undefined;
 export function kernelModule(): WebAssembly.Module {
   if (compiled === undefined) {
     const accumulators = ([1, 2] as const).flatMap((t) => Array.from({ length: BATCH }, (_, s) => accumulateKernel(t, s + 1, BLOCK_BYTES)));
-    compiled = new WebAssembly.Module(buildModule([...decodeKernels(), ...accumulators, nonFiniteCheckKernel(), encodeF32Kernel(), encodeHalfKernel('encodeF16', F16_FORMAT), encodeHalfKernel('encodeBF16', BF16_FORMAT)], MAX_PAGES));
+    compiled = new WebAssembly.Module(buildModule([...decodeKernels(), ...accumulators, nonFiniteCheckKernel(), zeroKernel(), encodeF32Kernel(), encodeHalfKernel('encodeF16', F16_FORMAT), encodeHalfKernel('encodeBF16', BF16_FORMAT)], MAX_PAGES));
   }
   return compiled;
 }
@@ -53,6 +55,7 @@ export function instantiateKernels(memory: WebAssembly.Memory, module = kernelMo
     decodeF16: exports.decodeF16 as Decode,
     decodeBF16: exports.decodeBF16 as Decode,
     decodeF64: exports.decodeF64 as Decode,
+    zeroF64: exports.zeroF64 as BlendKernels['zeroF64'],
     accumulate: table('accumulate'),
     anyNonFinite: exports.anyNonFinite as BlendKernels['anyNonFinite'],
     encodeF32: exports.encodeF32 as BlendKernels['encodeF32'],

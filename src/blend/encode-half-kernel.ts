@@ -12,9 +12,9 @@
  * Signature: (src float64 address, dst address, count).
  */
 import {
-  f64x2Abs, f64x2Add, f64x2Const, f64x2Mul, f64x2Sub, i32Const, i32Store16, i32x4Add, i32x4Const, i32x4Eq,
+  block, brIf, end, f64x2Abs, f64x2Add, f64x2Const, f64x2Mul, f64x2Sub, i32Const, i32Eqz, i32Store16, i32x4Add, i32x4Const, i32x4Eq,
   i32x4ExtractLane, i32x4GtS, i32x4LtS, i32x4Ne, i32x4ShrU, i32x4Sub, i32x4TruncSatF64x2SZero, i8x16Shuffle,
-  localGet, localSet, v128And, v128Bitselect, v128Load, v128Load64Zero, v128Or, v128Store64Lane, whileAtLeast,
+  localGet, localSet, v128And, v128AnyTrue, v128Bitselect, v128Load, v128Load64Zero, v128Or, v128Store64Lane, whileAtLeast,
 } from '../wasm/instructions.js';
 import { infinityBits, quietNaNBits, subnormalScaleLog2, type HalfFormat } from '../safetensors/half-floats.js';
 import { I32, V128, type FunctionDefinition } from '../wasm/module-builder.js';
@@ -57,13 +57,20 @@ function encodeFour(f: HalfFormat): number[] {
     ...localGet(HI), ...i32x4Const(0xfffff), ...v128And, ...localGet(LO), ...v128Or, ...i32x4Const(0), ...i32x4Ne,
     ...v128And,
   ];
+  const belowNormal = [...localGet(E), ...i32x4Const(minNormal), ...i32x4LtS];
+  const aboveNormal = [...localGet(E), ...i32x4Const(maxNormal), ...i32x4GtS];
   return [
     ...splitWords,
     ...normal, ...localSet(R),
-    ...subnormalOf(A), ...subnormalOf(B), ...i8x16Shuffle(TWO_LOW_INTS), ...localGet(R), ...localGet(E), ...i32x4Const(minNormal), ...i32x4LtS, ...v128Bitselect, ...localSet(R),
-    ...i32x4Const(infinityBits(f)), ...localGet(R), ...localGet(E), ...i32x4Const(maxNormal), ...i32x4GtS, ...v128Bitselect, ...localSet(R),
-    ...i32x4Const(quietNaNBits(f)), ...localGet(R), ...isNaN, ...v128Bitselect,
-    ...localGet(HI), ...i32Const(16), ...i32x4ShrU, ...i32x4Const(0x8000), ...v128And, ...v128Or, ...localSet(R),
+    // The other ranges cost more than the normal one and are rare in weights: skipped unless a lane
+    // needs them (the selects below keep the normal result in every other lane).
+    ...block,
+    ...belowNormal, ...aboveNormal, ...v128Or, ...v128AnyTrue, ...i32Eqz, ...brIf(0),
+    ...subnormalOf(A), ...subnormalOf(B), ...i8x16Shuffle(TWO_LOW_INTS), ...localGet(R), ...belowNormal, ...v128Bitselect, ...localSet(R),
+    ...i32x4Const(infinityBits(f)), ...localGet(R), ...aboveNormal, ...v128Bitselect, ...localSet(R),
+    ...i32x4Const(quietNaNBits(f)), ...localGet(R), ...isNaN, ...v128Bitselect, ...localSet(R),
+    ...end,
+    ...localGet(R), ...localGet(HI), ...i32Const(16), ...i32x4ShrU, ...i32x4Const(0x8000), ...v128And, ...v128Or, ...localSet(R),
   ];
 }
 

@@ -46,6 +46,7 @@ export const i32Add: Code = [0x6a];
 export const i32Sub: Code = [0x6b];
 export const i32Shl: Code = [0x74];
 export const i32LtU: Code = [0x49];
+export const i32Eqz: Code = [0x45];
 export const i32LoadU16 = (offset = 0): Code => [0x2f, ...memarg(offset)];
 export const f32Load = (offset = 0): Code => [0x2a, ...memarg(offset)];
 export const f32Store = (offset = 0): Code => [0x38, ...memarg(offset)];
@@ -57,6 +58,8 @@ export const f64PromoteF32: Code = [0xbb];
 export const f32DemoteF64: Code = [0xb6];
 /** memory.copy (bulk memory): [dst, src, bytes] on the stack. */
 export const memoryCopy: Code = [0xfc, ...uleb(10), 0x00, 0x00];
+/** memory.fill (bulk memory): [dst, byte value, bytes] on the stack. */
+export const memoryFill: Code = [0xfc, ...uleb(11), 0x00];
 
 /** 128-bit vectors. */
 export const v128Load = (offset = 0): Code => simd(0x00, ...memarg(offset));

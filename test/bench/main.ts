@@ -141,8 +141,16 @@ async function seq<T>(count: number, work: (index: number) => Promise<T>): Promi
   return results;
 }
 
+/** The CLI's start-up, which the blend rows leave out: whole processes, medians of 5. */
+async function startupRows(): Promise<OtherRow[]> {
+  const bin = fileURLToPath(new URL('../../bin/ema-synth.js', import.meta.url));
+  const cli = median(await seq(5, async () => (await spawnTimed(process.execPath, [bin, '--version'])).ms));
+  const bare = median(await seq(5, async () => (await spawnTimed(process.execPath, ['-e', '0'])).ms));
+  return [{ name: 'CLI start-up (`ema-synth --version`, whole process)', ms: cli, note: `of which Node itself (\`node -e 0\`) ${Math.round(bare)} ms; median of 5` }];
+}
+
 async function others(): Promise<OtherRow[]> {
-  const rows: OtherRow[] = [];
+  const rows: OtherRow[] = [...await startupRows()];
   const solve = await spawnTimed(process.execPath, ['--import', 'tsx', join(BENCH_DIR, 'solve-child.ts'), String(MANY)], 'pipe', CHILD_TIMEOUT_MS);
   rows.push(solve.timedOut
     ? { name: `solve N=${MANY} (two profiles)`, ms: null, note: `did not finish within ${CHILD_TIMEOUT_MS / 1000} s` }
