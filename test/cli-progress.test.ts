@@ -4,9 +4,9 @@ import { startProgress } from '../src/cli/progress.js';
 import type { CliIo } from '../src/cli/io.js';
 
 /** Enough of a tty.WriteStream for ora: text, a width and no-op cursor moves. */
-function fakeIo(isTTY: boolean): CliIo & { stderr: { text: string } } {
+function fakeIo(isTTY: boolean, columns = 120): CliIo & { stderr: { text: string } } {
   const stderr = {
-    isTTY, columns: 120, text: '',
+    isTTY, columns, text: '',
     write(text: string) { this.text += text; return true; },
     cursorTo: () => true, clearLine: () => true, moveCursor: () => true,
   };
@@ -40,9 +40,9 @@ describe('command progress on stderr', () => {
     assert.equal(io.stderr.text, '\u2714 blended 10 items\n');
   });
 
-  test('pipes and quiet runs (--json) get nothing', async () => {
-    for (const [isTTY, quiet] of [[false, false], [true, true]] as const) {
-      const io = fakeIo(isTTY);
+  test('pipes, quiet runs (--json) and terminals that report no width get nothing', async () => {
+    for (const [isTTY, quiet, columns] of [[false, false, 120], [true, true, 120], [true, false, 0]] as const) {
+      const io = fakeIo(isTTY, columns);
       const progress = startProgress(io, { label: 'blending', total: 10, unit: 'items', quiet });
       progress.update(5);
       progress.done();

@@ -1,13 +1,13 @@
 /**
  * Progress on stderr with an ora spinner: counts, throughput and ETA. Only when stderr is a
- * terminal and no JSON was asked for; otherwise silent, so logs and pipes stay clean.
+ * terminal (with a width) and no JSON was asked for; otherwise silent, so logs and pipes stay clean.
  *
  * ora (with its dependencies) takes about 150 ms to import, a third of the CLI's start-up, so it
  * is imported only when a spinner is shown, in the background: the spinner appears a moment after
  * the work starts, and the work never waits for it.
  */
 import type { Ora } from 'ora';
-import type { CliIo } from './io.js';
+import { canDrawSpinner, type CliIo } from './io.js';
 import { formatBytes, formatDuration } from './format.js';
 
 export interface Progress {
@@ -26,7 +26,7 @@ export interface ProgressOptions {
 const REFRESH_MS = 100;
 
 export function startProgress(io: CliIo, options: ProgressOptions): Progress {
-  const enabled = !options.quiet && io.stderr.isTTY === true;
+  const enabled = !options.quiet && canDrawSpinner(io.stderr);
   if (!enabled) return { update: () => undefined, done: () => undefined, fail: () => undefined };
   const spinner = lazySpinner(io.stderr as NodeJS.WritableStream, options.label);
   const started = Date.now();

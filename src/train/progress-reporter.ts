@@ -3,6 +3,7 @@
  * stderr is a terminal (and not in --json mode). Results are not printed here.
  */
 import ora, { type Ora } from 'ora';
+import { canDrawSpinner } from '../cli/io.js';
 import type { TrainEvent } from './loop.js';
 
 export interface ProgressStream {
@@ -15,8 +16,7 @@ export function createProgressReporter(stream: ProgressStream, options: { silent
   onEvent: (event: TrainEvent) => void;
   stop: () => void;
 } {
-  // A terminal that reports no width (some pseudo-terminals) makes ora redraw thousands of lines.
-  const enabled = !options.silent && stream.isTTY === true && (stream.columns ?? 0) > 0;
+  const enabled = !options.silent && canDrawSpinner(stream);
   let spinner: Ora | undefined;
   let total = 0;
   let averageRate: number | undefined;
