@@ -14,7 +14,7 @@ export interface BlendLayout {
   readonly accumulators: readonly number[];
   /** Per target: the encoded window being written. */
   readonly outputs: readonly number[];
-  /** Two alternating sets of BATCH read buffers of rawBytes each. */
+  /** Sets of BATCH read buffers of rawBytes each, used in turn. */
   readonly raw: readonly (readonly number[])[];
   readonly totalBytes: number;
 }
@@ -27,6 +27,8 @@ export interface BlendSizes {
   /** The largest encoded output window. */
   readonly outputBytes: number;
   readonly threads: number;
+  /** Read buffer sets: one being accumulated, the others being read. */
+  readonly bufferSets: number;
 }
 
 /** Cache-line alignment keeps every buffer's vectors from straddling lines. */
@@ -39,11 +41,11 @@ export function planBlendLayout(sizes: BlendSizes): BlendLayout {
     next += Math.ceil(bytes / ALIGN) * ALIGN;
     return at;
   };
-  const { targets, chunkElements, rawBytes, outputBytes, threads } = sizes;
+  const { targets, chunkElements, rawBytes, outputBytes, threads, bufferSets } = sizes;
   const scratch = Array.from({ length: threads }, () => take(BATCH * BLOCK_BYTES));
   const weights = take(targets * BATCH * 8);
   const accumulators = Array.from({ length: targets }, () => take(chunkElements * 8));
   const outputs = Array.from({ length: targets }, () => take(outputBytes));
-  const raw = [0, 1].map(() => Array.from({ length: BATCH }, () => take(rawBytes)));
+  const raw = Array.from({ length: bufferSets }, () => Array.from({ length: BATCH }, () => take(rawBytes)));
   return { scratch, weights, accumulators, outputs, raw, totalBytes: next };
 }
