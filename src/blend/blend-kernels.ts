@@ -9,14 +9,13 @@ import { decodeKernels } from './decode-kernels.js';
 import { encodeHalfKernel } from './encode-half-kernel.js';
 import { BF16_FORMAT, F16_FORMAT } from '../safetensors/half-floats.js';
 import { buildModule } from '../wasm/module-builder.js';
+import { fixedSharedMemory, MAX_PAGES } from '../wasm/shared-memory.js';
 
 /** Elements per cache block: 8 decoded float64 blocks of 8 KiB stay in L1/L2 (measured best of 256 to 4096). */
 export const BLOCK = 1024;
 export const BLOCK_BYTES = BLOCK * 8;
 /** Snapshots accumulated together: the widest accumulate kernel. */
 export const BATCH = 8;
-/** WebAssembly's 32-bit address space, in 64 KiB pages. */
-export const MAX_PAGES = 65536;
 
 type Decode = (src: number, dst: number, count: number) => void;
 type Accumulate = (accA: number, accB: number, count: number, values: number, weightsA: number, weightsB: number) => void;
@@ -66,7 +65,5 @@ export function instantiateKernels(memory: WebAssembly.Memory, module = kernelMo
 
 /** A shared memory of at least `bytes`, fixed in size (never grown, so views stay valid). */
 export function createBlendMemory(bytes: number): WebAssembly.Memory {
-  const pages = Math.max(1, Math.ceil(bytes / 65536));
-  if (pages > MAX_PAGES) throw new RangeError(`the blend needs ${bytes} bytes of working memory, more than WebAssembly's 4 GiB`);
-  return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+  return fixedSharedMemory(bytes, "the blend's working memory");
 }

@@ -7,8 +7,7 @@ import {
   f64Add, f64Store, f64x2Add, f64x2ExtractLane, f64x2Mul, i32Add, localGet, localSet, v128Load, v128Load64Zero, whileAtLeast,
 } from '../wasm/instructions.js';
 import { buildModule, F64, I32, V128, type FunctionDefinition } from '../wasm/module-builder.js';
-
-const MAX_PAGES = 65536;
+import { fixedSharedMemory, MAX_PAGES } from '../wasm/shared-memory.js';
 
 /** dot(a, b, length) -> sum_k a[k] b[k] (byte addresses of float64 rows). */
 function dotKernel(): FunctionDefinition {
@@ -62,9 +61,7 @@ let compiled: WebAssembly.Module | undefined;
 /** Kernels over a fresh memory of at least `bytes`. */
 export function choleskyKernels(bytes: number): CholeskyKernels {
   compiled ??= new WebAssembly.Module(buildModule([dotKernel(), dot4Kernel()], MAX_PAGES));
-  const pages = Math.max(1, Math.ceil(bytes / 65536));
-  if (pages > MAX_PAGES) throw new RangeError(`a Cholesky factor of ${bytes} bytes exceeds WebAssembly's 4 GiB`);
-  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+  const memory = fixedSharedMemory(bytes, 'the Cholesky factor');
   const exports = new WebAssembly.Instance(compiled, { env: { memory } }).exports;
   return { memory, dot: exports.dot as CholeskyKernels['dot'], dot4: exports.dot4 as CholeskyKernels['dot4'] };
 }

@@ -12,6 +12,7 @@
  * Plain float32 SIMD multiply and add (no fused multiply-add in wasm SIMD).
  */
 import { buildModule, I32, V128, type ValueType } from '../../wasm/module-builder.js';
+import { PAGE_BYTES } from '../../wasm/shared-memory.js';
 import {
   block, br, brIf, end, f32Load, i32Add, i32Const, i32LtU, localGet, localSet, loop, v128Load, v128Store,
 } from '../../wasm/instructions.js';
@@ -106,13 +107,12 @@ function dotsKernel(): Code {
   return forLoop(j, D.J, 1, forLoop(m, D.M, 2, forLoop(n, D.N, 4, tile)));
 }
 
-const PAGE = 65536;
 const MAX_PAGES = 4096; // 256 MiB of address space at most; only what is used is committed
 let compiled: WebAssembly.Module | undefined;
 let instance: { memory: WebAssembly.Memory; pages: number; rows: (...a: number[]) => void; dots: (...a: number[]) => void } | undefined;
 
 function kernels(bytes: number): NonNullable<typeof instance> {
-  const pages = Math.ceil(bytes / PAGE);
+  const pages = Math.ceil(bytes / PAGE_BYTES);
   if (instance !== undefined && instance.pages >= pages) return instance;
   compiled ??= new WebAssembly.Module(buildModule([
     { name: 'rows', params: new Array<ValueType>(14).fill(I32), results: [], locals: [...new Array<ValueType>(7).fill(I32), ...new Array<ValueType>(11).fill(V128)], body: rowsKernel() },

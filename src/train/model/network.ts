@@ -147,12 +147,16 @@ export function denoise(net: Network, x: tf.Tensor4D, sigma: tf.Tensor1D, option
 export function lossAndGradients(
   net: Network, y: tf.Tensor4D, sigma: tf.Tensor1D, noise: tf.Tensor4D, options: StepOptions = {},
 ): { loss: tf.Scalar; grads: Map<string, tf.Tensor> } {
-  const { loss, grads } = lossAndGradientArrays(net, y, sigma, noise, options);
-  const tensors = new Map<string, tf.Tensor>();
+  return asTensors(net, lossAndGradientArrays(net, y, sigma, noise, options));
+}
+
+/** A step's plain results (lossAndGradientArrays) as tfjs tensors, gradients in our parameter layout. */
+export function asTensors(net: Network, step: { loss: number; grads: ReadonlyMap<string, Float32Array> }): { loss: tf.Scalar; grads: Map<string, tf.Tensor> } {
+  const grads = new Map<string, tf.Tensor>();
   for (const spec of net.architecture.params) {
-    tensors.set(spec.name, tf.tensor(grads.get(spec.name) as Float32Array, spec.internalShape, 'float32'));
+    grads.set(spec.name, tf.tensor(step.grads.get(spec.name) as Float32Array, spec.internalShape, 'float32'));
   }
-  return { loss: tf.scalar(loss), grads: tensors };
+  return { loss: tf.scalar(step.loss), grads };
 }
 
 /** Throws a UsageError naming the input whose shape does not fit the network or the batch. */

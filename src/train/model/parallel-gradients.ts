@@ -13,7 +13,7 @@ import type { BackendName } from '../backend.js';
 import type { NetworkConfig } from './config.js';
 import { flattenBuffers } from './flat-params.js';
 import type { WorkerInit, WorkerReply, WorkerStep } from './gradient-worker.js';
-import { checkStepInputs, lossAndEffectiveGradients, Network, StepOptions } from './network.js';
+import { asTensors, checkStepInputs, lossAndEffectiveGradients, Network, StepOptions } from './network.js';
 import { flattenEffective, prepareWeights, splitEffective } from './weight-pass.js';
 
 export interface ParallelGradients {
@@ -130,20 +130,17 @@ export async function startParallelGradients(
       } finally {
         tf.dispose(inputs);
       }
-      // Weighted by share size: sum = (k * own + sum_i count_i * worker_i) / n, in one pass per worker.
+      // Weighted by share size: sum = (k * own + sum_i count_i * worker_i) / n.
       const sum = flattenEffective(net.architecture, own.dHat);
       let loss = own.loss * k;
+      for (let j = 0; j < sum.length; j++) sum[j] *= k;
       const counts = shares.slice(1).filter((count) => count > 0);
       for (const [i, promise] of replies.entries()) {
         const reply = await promise;
         if (reply.type !== 'result') throw new Error(`gradient worker ${i}: unexpected reply ${reply.type}`);
         loss += reply.loss * counts[i];
-        const g = reply.dHat;
-        const w = counts[i];
-        if (i === 0) for (let j = 0; j < sum.length; j++) sum[j] = sum[j] * k + g[j] * w;
-        else for (let j = 0; j < sum.length; j++) sum[j] += g[j] * w;
+        for (let j = 0; j < sum.length; j++) sum[j] += reply.dHat[j] * counts[i];
       }
-      if (replies.length === 0) for (let j = 0; j < sum.length; j++) sum[j] *= k;
       for (let j = 0; j < sum.length; j++) sum[j] /= n;
       return { loss: loss / n, grads: weights.backward(splitEffective(net.architecture, sum)) };
     } finally {
@@ -154,12 +151,7 @@ export async function startParallelGradients(
     workers,
     gradientArrays,
     async lossAndGradients(net, y, sigma, noise, options = {}) {
-      const { loss, grads } = await gradientArrays(net, y, sigma, noise, options);
-      const tensors = new Map<string, tf.Tensor>();
-      for (const spec of net.architecture.params) {
-        tensors.set(spec.name, tf.tensor(grads.get(spec.name) as Float32Array, spec.internalShape, 'float32'));
-      }
-      return { loss: tf.scalar(loss), grads: tensors };
+      return asTensors(net, await gradientArrays(net, y, sigma, noise, options));
     },
     async close() {
       await Promise.all(handles.map((h) => h.worker.terminate()));
