@@ -4,7 +4,7 @@ import { gammaToSigmaRel, MAX_SIGMA_REL, sigmaRelToGamma, trackingBeta } from '.
 import { profileInnerProduct } from '../src/phema/inner-product.js';
 import { reference } from './helpers/reference.js';
 
-// Source of truth: ../shared/reference/phema-reference.json (official code, numpy float64; exact values via mpmath).
+// Source of truth: test/reference/phema-reference.json (official code, numpy float64; exact values via mpmath).
 
 test('sigma_rel -> gamma matches the exact root to 1e-14 relative', () => {
   // numpy's own result is up to 3 ulp off; near sigma_rel 0.28 (gamma 0.17) the cubic's constant

@@ -5,7 +5,7 @@ import { sigmaRelToGamma } from '../src/phema/profile.js';
 import { NumericalError } from '../src/errors.js';
 import { reference } from './helpers/reference.js';
 
-// Source of truth: the scenarios of ../shared/reference/phema-reference.json, solved by the official
+// Source of truth: the scenarios of test/reference/phema-reference.json, solved by the official
 // implementation with numpy float64 (X, condition numbers) and mpmath (fit errors).
 
 interface Scenario {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, readdir, rm, truncate, stat } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSafetensors } from '../src/safetensors/reader.js';
@@ -155,8 +155,8 @@ test('the streaming writer refuses too many or too few bytes and leaves nothing 
   await rm(dir, { recursive: true });
 });
 
-test('reads the shared reference file written by another implementation', { skip: !existsSync('../shared/reference/mpunet-small16-reference.safetensors') }, async () => {
-  const path = '../shared/reference/mpunet-small16-reference.safetensors';
+test('reads the reference file written by another implementation (Python safetensors)', async () => {
+  const path = fileURLToPath(new URL('./reference/mpunet-small16-reference.safetensors', import.meta.url));
   const file = await openSafetensors(path);
   // Facts read with Python's json module: header length 15024, 125 tensors, config in metadata.
   assert.equal(file.dataStart, 8 + 15024);

@@ -2,20 +2,9 @@
  * The streams a command talks to. Injected so tests can run the CLI in-process and read what went
  * to stdout (results only) and stderr (progress, warnings, errors) separately.
  */
-export interface OutputStream {
-  write(text: string): unknown;
-  readonly isTTY?: boolean;
-  /** A terminal's width; absent on pipes and files. */
-  readonly columns?: number;
-}
+import type { OutputStream } from '../io/terminal.js';
 
-/**
- * Whether a spinner may be drawn on `stream`: a terminal that reports its width. A pseudo-terminal
- * of width 0 (`script`, some containers run with -t) would make ora's redraw clear lines forever.
- */
-export function canDrawSpinner(stream: Pick<OutputStream, 'isTTY' | 'columns'>): boolean {
-  return stream.isTTY === true && (stream.columns ?? 0) > 0;
-}
+export { canDrawSpinner, type OutputStream } from '../io/terminal.js';
 
 export interface CliIo {
   readonly stdout: OutputStream;

@@ -1,5 +1,5 @@
 /**
- * Power-function EMA profiles (../shared/MATH.md): p_{t,gamma}(tau) = (gamma+1) tau^gamma / t^(gamma+1).
+ * Power-function EMA profiles (docs/MATH.md): p_{t,gamma}(tau) = (gamma+1) tau^gamma / t^(gamma+1).
  * Pure float64 math; errors are thrown as plain RangeErrors for the caller to put in context.
  */
 

@@ -3,16 +3,10 @@
  * stderr is a terminal (and not in --json mode). Results are not printed here.
  */
 import ora, { type Ora } from 'ora';
-import { canDrawSpinner } from '../cli/io.js';
+import { canDrawSpinner, type OutputStream } from '../io/terminal.js';
 import type { TrainEvent } from './loop.js';
 
-export interface ProgressStream {
-  write(text: string): unknown;
-  readonly isTTY?: boolean;
-  readonly columns?: number;
-}
-
-export function createProgressReporter(stream: ProgressStream, options: { silent: boolean }): {
+export function createProgressReporter(stream: OutputStream, options: { silent: boolean }): {
   onEvent: (event: TrainEvent) => void;
   stop: () => void;
 } {

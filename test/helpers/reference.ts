@@ -1,11 +1,10 @@
-/** Loads ../shared/reference/phema-reference.json (numbers from the paper's official code, float64). */
+/** Loads test/reference/phema-reference.json (numbers from the paper's official code, float64; see its README). */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 
-export const SHARED_DIR = fileURLToPath(new URL('../../../shared/', import.meta.url));
+export const REFERENCE_DIR = new URL('../reference/', import.meta.url);
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const reference: any = JSON.parse(readFileSync(`${SHARED_DIR}reference/phema-reference.json`, 'utf8'));
+export const reference: any = JSON.parse(readFileSync(new URL('phema-reference.json', REFERENCE_DIR), 'utf8'));
 
 /** Largest |a_i - b_i| / scale over two equal-length arrays. */
 export function maxRelativeDifference(actual: readonly number[], expected: readonly number[], scale = 1): number {
