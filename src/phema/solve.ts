@@ -8,7 +8,9 @@ import { NumericalError } from '../errors.js';
 import { choleskyFactor, choleskySolveInPlace } from './cholesky.js';
 import { conditionNumber, type InverseOperator } from './condition.js';
 import { fitError } from './fit-error.js';
-import { crossMatrix, gramMatrix, profileSelfInnerProduct, type Profile } from './inner-product.js';
+import type { Profile } from './inner-product.js';
+import { powerBasis, type SnapshotBasis } from './snapshot-basis.js';
+import { targetSelfProduct, type TargetProfile } from './target-profile.js';
 
 export interface Solution {
   /** coefficients[i][j]: weight of snapshot i in target j; every column sums to 1. */
@@ -34,17 +36,30 @@ export function solveCoefficients(
   targetGammas: readonly number[],
   targetTime: number,
 ): Solution {
-  if (snapshots.length === 0) throw new NumericalError('no snapshots to reconstruct from');
+  return solveProfiles(snapshots, targetGammas.map((gamma) => ({ kind: 'power', gamma })), targetTime);
+}
+
+/**
+ * Any target profiles (power, exponential, window) at targetTime from snapshots with their
+ * nominal power profiles; the same checks as solveCoefficients.
+ */
+export function solveProfiles(snapshots: readonly Profile[], targets: readonly TargetProfile[], targetTime: number): Solution {
   checkSnapshots(snapshots, targetTime);
   // The solution is invariant to the time unit; measuring time in units of T keeps entries near 1.
-  const scaled = snapshots.map((s) => ({ time: s.time / targetTime, gamma: s.gamma }));
-  const targets = targetGammas.map((gamma) => ({ time: 1, gamma }));
+  return solveWithBasis(powerBasis(snapshots.map((s) => ({ time: s.time / targetTime, gamma: s.gamma }))), targets);
+}
 
-  const gram = gramMatrix(scaled);
-  const cross = crossMatrix(scaled, targets);
+/**
+ * The kind-agnostic solve: any snapshot basis (nominal or realised profiles, times in units of the
+ * target time) against any target profiles at time 1. The caller has checked the snapshots.
+ */
+export function solveWithBasis(basis: SnapshotBasis, targets: readonly TargetProfile[]): Solution {
+  if (basis.size === 0) throw new NumericalError('no snapshots to reconstruct from');
+  const gram = basis.gram();
+  const cross = basis.cross(targets);
   const { solution, method, applyInverse } = solveSymmetricSystem(gram, cross);
 
-  const n = snapshots.length;
+  const n = basis.size;
   const coefficients = Array.from({ length: n }, () => new Array<number>(targets.length).fill(0));
   const rawColumnSums: number[] = [];
   const fitErrors: number[] = [];
@@ -54,7 +69,7 @@ export function solveCoefficients(
     for (let i = 0; i < n; i++) sum += solution[i][j];
     if (!Number.isFinite(sum) || sum === 0) {
       throw new NumericalError(
-        `the solve for gamma ${target.gamma} produced unusable coefficients (column sum ${sum})`,
+        `the solve for ${describeTarget(target)} produced unusable coefficients (column sum ${sum})`,
         'the snapshot set may be degenerate; check `ema-synth inspect` for duplicate or too few snapshots',
       );
     }
@@ -67,12 +82,20 @@ export function solveCoefficients(
     }
     rawColumnSums.push(sum);
     sumAbsCoefficients.push(sumAbs);
-    fitErrors.push(fitError(gram, column, cross.map((row) => row[j]), profileSelfInnerProduct(target)));
+    fitErrors.push(fitError(gram, column, cross.map((row) => row[j]), targetSelfProduct(target)));
   });
   return { coefficients, rawColumnSums, fitErrors, sumAbsCoefficients, condition: conditionNumber(gram, n, applyInverse), method };
 }
 
-function checkSnapshots(snapshots: readonly Profile[], targetTime: number): void {
+function describeTarget(target: TargetProfile): string {
+  switch (target.kind) {
+    case 'power': return `gamma ${target.gamma}`;
+    case 'exponential': return `the exponential profile of rate ${target.rate} per target time`;
+    case 'window': return `the window of ${target.width} of the target time`;
+  }
+}
+
+export function checkSnapshots(snapshots: readonly Profile[], targetTime: number): void {
   const seen = new Map<string, number>();
   snapshots.forEach((s, index) => {
     if (!(s.time > 0 && s.time <= targetTime) || !(s.gamma > 0)) {

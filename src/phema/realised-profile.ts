@@ -1,0 +1,137 @@
+/**
+ * Realised profiles of sparse EMA updates (MATH.md "Realised profiles of sparse updates"): an EMA
+ * run on calls s = 1, 1 + k, 1 + 2k, ... with the one-step decay beta_s = (s / (s + 1))^(gamma + 1)
+ * (the first call copies the weights), as ema-pytorch's KarrasEMA does with update_every = k.
+ * After n calls (time n + 1, the exact convention of src/pytorch/ema-pytorch-convention.ts) update j
+ * has weight w_j = (1 - beta_j) prod_{j < v <= J} beta_v, J = the number of updates so far, spread
+ * evenly over the steps it stands for: segment 1 is (0, 2] (call 1, as for k = 1), segment j > 1 is
+ * (2 + (j - 2) k, 2 + (j - 1) k]. Pure float64 math.
+ *
+ * Every snapshot of one gamma shares the update schedule, so its density is a common per-gamma
+ * function cut at its own last update and scaled. Inner products then follow from recurrences over
+ * the segments, computed once per gamma (pair), and each matrix entry costs O(1).
+ */
+import type { SnapshotBasis } from './snapshot-basis.js';
+import { targetMass, type TargetProfile } from './target-profile.js';
+
+export interface RealisedSnapshot {
+  readonly gamma: number;
+  /** Update calls so far (ema-pytorch's `step`, the number in the file name): at least 1. */
+  readonly calls: number;
+}
+
+/** Updates that ran in the first `calls` calls. */
+export function updatesAfter(calls: number, every: number): number {
+  return calls >= 1 ? Math.floor((calls - 1) / every) + 1 : 0;
+}
+
+/** Start and end of segment j (1-based) in steps. */
+export function segment(j: number, every: number): [number, number] {
+  return j === 1 ? [0, 2] : [2 + (j - 2) * every, 2 + (j - 1) * every];
+}
+
+/** Per gamma: beta_j and the running sum of log beta_v for v = 2..j (index 0 unused). */
+interface Decay {
+  readonly beta: Float64Array;
+  readonly logProduct: Float64Array;
+}
+
+function decay(gamma: number, every: number, updates: number): Decay {
+  const beta = new Float64Array(updates + 1);
+  const logProduct = new Float64Array(updates + 1);
+  for (let j = 2; j <= updates; j++) {
+    const s = 1 + (j - 1) * every;
+    const logBeta = -(gamma + 1) * Math.log1p(1 / s);
+    beta[j] = Math.exp(logBeta);
+    logProduct[j] = logProduct[j - 1] + logBeta;
+  }
+  return { beta, logProduct };
+}
+
+/** Weight of update j in the average after `updates` updates. */
+function weight(d: Decay, j: number, updates: number): number {
+  return (1 - d.beta[j]) * Math.exp(d.logProduct[updates] - d.logProduct[j]);
+}
+
+/**
+ * Standard deviation of tau / t under the realised profile after `calls` calls (t = calls + 1):
+ * the realised sigma_rel, to set beside the nominal one.
+ */
+export function realisedWidth(gamma: number, calls: number, every: number): number {
+  const updates = updatesAfter(calls, every);
+  const d = decay(gamma, every, updates);
+  const t = calls + 1;
+  let mass = 0;
+  let first = 0;
+  let second = 0;
+  for (let j = 1; j <= updates; j++) {
+    const w = weight(d, j, updates);
+    const [a, b] = segment(j, every).map((x) => x / t);
+    mass += w;
+    first += (w * (a + b)) / 2;
+    second += (w * (a * a + a * b + b * b)) / 3;
+  }
+  const mean = first / mass;
+  return Math.sqrt(Math.max(second / mass - mean * mean, 0));
+}
+
+/** The realised profiles of `snapshots` (all updated every `every` calls), for a target at `targetTime` steps. */
+export function realisedBasis(snapshots: readonly RealisedSnapshot[], every: number, targetTime: number): SnapshotBasis {
+  if (!Number.isSafeInteger(every) || every < 1) throw new RangeError(`update interval must be a positive integer, got ${every}`);
+  const updates = snapshots.map((s) => updatesAfter(s.calls, every));
+  const most = Math.max(0, ...updates);
+  const gammas = [...new Set(snapshots.map((s) => s.gamma))];
+  const decays = new Map(gammas.map((g) => [g, decay(g, every, most)]));
+  const lengths = new Float64Array(most + 1);
+  for (let j = 1; j <= most; j++) {
+    const [a, b] = segment(j, every);
+    lengths[j] = (b - a) / targetTime;
+  }
+  const n = snapshots.length;
+  return {
+    size: n,
+    gram() {
+      // T_J = sum_{j <= J} w1_j w2_j / len_j for averages ending at update J: T_J = b1 b2 T_{J-1} + (1-b1)(1-b2)/len_J.
+      const pairSums = new Map<string, Float64Array>();
+      const pairSum = (g1: number, g2: number): Float64Array => {
+        const key = g1 <= g2 ? `${g1}/${g2}` : `${g2}/${g1}`;
+        let sums = pairSums.get(key);
+        if (sums === undefined) {
+          const d1 = decays.get(g1)!;
+          const d2 = decays.get(g2)!;
+          sums = new Float64Array(most + 1);
+          for (let j = 1; j <= most; j++) sums[j] = d1.beta[j] * d2.beta[j] * sums[j - 1] + ((1 - d1.beta[j]) * (1 - d2.beta[j])) / lengths[j];
+          pairSums.set(key, sums);
+        }
+        return sums;
+      };
+      const a = new Float64Array(n * n);
+      for (let i = 0; i < n; i++) {
+        const di = decays.get(snapshots[i].gamma)!;
+        for (let k = i; k < n; k++) {
+          const dk = decays.get(snapshots[k].gamma)!;
+          const j = Math.min(updates[i], updates[k]);
+          const later = di.logProduct[updates[i]] - di.logProduct[j] + dk.logProduct[updates[k]] - dk.logProduct[j];
+          const value = Math.exp(later) * pairSum(snapshots[i].gamma, snapshots[k].gamma)[j];
+          a[i * n + k] = value;
+          a[k * n + i] = value;
+        }
+      }
+      return a;
+    },
+    cross(targets) {
+      // R_J = sum_{j <= J} w_j m_j / len_j, m_j the target's mass on segment j: R_J = b_J R_{J-1} + (1 - b_J) m_J / len_J.
+      const columns = targets.map((target) => new Map(gammas.map((g) => [g, massRecurrence(decays.get(g)!, target, every, targetTime, lengths, most)])));
+      return snapshots.map((s, i) => columns.map((byGamma) => byGamma.get(s.gamma)![updates[i]]));
+    },
+  };
+}
+
+function massRecurrence(d: Decay, target: TargetProfile, every: number, targetTime: number, lengths: Float64Array, most: number): Float64Array {
+  const sums = new Float64Array(most + 1);
+  for (let j = 1; j <= most; j++) {
+    const [a, b] = segment(j, every);
+    sums[j] = d.beta[j] * sums[j - 1] + ((1 - d.beta[j]) * targetMass(target, a / targetTime, b / targetTime)) / lengths[j];
+  }
+  return sums;
+}
