@@ -14,9 +14,19 @@ export interface ReconstructReport {
   readonly snapshots_used: number;
   readonly condition_number: number;
   readonly solver: string;
+  /** `realised` when the snapshots' realised profiles (sparse ema-pytorch updates) were used. */
+  readonly snapshot_profiles: 'nominal' | 'realised';
   readonly targets: ReadonlyArray<{
-    readonly sigma_rel: number;
-    readonly gamma: number;
+    /** power, exponential or window. */
+    readonly kind: string;
+    readonly target: string;
+    /** Power targets only (null for the others). */
+    readonly sigma_rel: number | null;
+    readonly gamma: number | null;
+    /** Standard deviation of tau / t under the target profile (sigma_rel for power targets). */
+    readonly width: number;
+    /** The profile in the snapshots' time unit: sigma_rel/gamma, half_life/rate/beta/beta_every, or window. */
+    readonly parameters: Readonly<Record<string, number>>;
     readonly time: number;
     readonly snapshots_used: number;
     readonly fit_error: number;
@@ -34,9 +44,14 @@ export function collectReconstructReport(dir: string, plan: ReconstructionPlan, 
     snapshots_used: plan.used.length,
     condition_number: plan.solution.condition,
     solver: plan.solution.method,
+    snapshot_profiles: plan.realised ? 'realised' : 'nominal',
     targets: plan.summaries.map((summary, j) => ({
-      sigma_rel: summary.sigmaRel,
-      gamma: summary.gamma,
+      kind: summary.kind,
+      target: summary.label,
+      sigma_rel: summary.kind === 'power' ? summary.sigmaRel : null,
+      gamma: summary.kind === 'power' ? summary.gamma : null,
+      width: summary.resolved.width,
+      parameters: summary.resolved.parameters,
       time: summary.time,
       snapshots_used: summary.snapshotsUsed,
       fit_error: summary.fitError,
@@ -50,15 +65,17 @@ export function collectReconstructReport(dir: string, plan: ReconstructionPlan, 
 }
 
 export function renderReconstructTable(report: ReconstructReport): string {
-  const rows = report.targets.map((t) => [
-    formatSigma(t.sigma_rel),
-    t.gamma.toFixed(3),
-    String(t.time),
-    String(t.snapshots_used),
-    formatPercent(t.fit_error, 3),
-    t.sum_abs_coefficients.toFixed(2),
-    t.output === null ? '-' : basename(t.output),
-  ]);
   const unit = report.time_unit ? ` (${report.time_unit}s)` : '';
-  return renderTable(['sigma_rel', 'gamma', `time${unit}`, 'snapshots', 'fit error', 'sum|coef|', 'output'], rows);
+  const tail = (t: ReconstructReport['targets'][number]): string[] => [
+    String(t.time), String(t.snapshots_used), formatPercent(t.fit_error, 3), t.sum_abs_coefficients.toFixed(2), t.output === null ? '-' : basename(t.output),
+  ];
+  const headers = [`time${unit}`, 'snapshots', 'fit error', 'sum|coef|', 'output'];
+  const note = report.snapshot_profiles === 'realised' ? 'fit with the snapshots\' realised profiles (--update-every)\n' : '';
+  if (report.targets.every((t) => t.kind === 'power')) {
+    const rows = report.targets.map((t) => [formatSigma(t.sigma_rel!), t.gamma!.toFixed(3), ...tail(t)]);
+    return renderTable(['sigma_rel', 'gamma', ...headers], rows) + note;
+  }
+  // Several kinds: name each target as given, with its equivalent width (std of tau / t) to compare them.
+  const rows = report.targets.map((t) => [t.target, formatSigma(t.width), ...tail(t)]);
+  return renderTable(['target', 'width', ...headers], rows) + note;
 }

@@ -23,7 +23,11 @@ export interface SnapshotFlags {
 export interface SnapshotSettings {
   readonly discovery: DiscoveryOptions;
   readonly convention: Convention;
-  readonly updateEvery: number;
+  /**
+   * --update-every as given (undefined when not given). Above 1 the solve uses the ema-pytorch
+   * snapshots' realised profiles; not given, the nominal ones with a warning.
+   */
+  readonly givenUpdateEvery: number | undefined;
 }
 
 export function addSnapshotOptions(command: Command): Command {
@@ -32,7 +36,7 @@ export function addSnapshotOptions(command: Command): Command {
     .option('--profiles <list>', 'ema-pytorch folders: the sigma_rels given to PostHocEMA, in order (file <index>.<step>.pt has profile <index>)')
     .option('--profile-gammas <list>', 'ema-pytorch folders: the gammas given to PostHocEMA instead')
     .addOption(new Option('--match <convention>', 'follow another tool\'s conventions exactly (ema-pytorch: no normalisation, time = step label, all files used)').choices(['exact', 'ema-pytorch']).default('exact'))
-    .option('--update-every <k>', 'ema-pytorch folders: the update_every the training used (not recorded in the files; default 100, the package default)')
+    .option('--update-every <k>', 'ema-pytorch folders: the update_every the training used (not recorded in the files); above 1 the solve uses the snapshots\' realised profiles')
     .option('--skip-invalid', 'skip unreadable or inconsistent snapshot files (with a warning) instead of stopping');
 }
 
@@ -51,10 +55,11 @@ export function parseSnapshotFlags(flags: SnapshotFlags): SnapshotSettings {
     profiles = { kind: 'gamma', values };
   }
   const convention = flags.match ?? 'exact';
+  const givenUpdateEvery = flags.updateEvery === undefined ? undefined : parsePositiveInteger('--update-every', flags.updateEvery);
   return {
     discovery: { key: flags.key, profiles, convention, skipInvalid: flags.skipInvalid },
     convention,
-    updateEvery: flags.updateEvery === undefined ? 100 : parsePositiveInteger('--update-every', flags.updateEvery),
+    givenUpdateEvery,
   };
 }
 

@@ -4,7 +4,8 @@
  * Reads headers only (via discovery); the solve is the same one reconstruct uses.
  */
 import { isFloatDType, elementCount } from '../tensors/tensor-source.js';
-import { planReconstruction, type Convention } from '../reconstruct/plan.js';
+import { realisedWidth } from '../phema/realised-profile.js';
+import { planReconstruction, type Convention, type PlanOptions } from '../reconstruct/plan.js';
 import type { Target } from '../reconstruct/targets.js';
 import type { SnapshotSet } from '../snapshots/discover.js';
 
@@ -16,6 +17,20 @@ export interface ProfileSummary {
   readonly last_time: number;
   /** Median spacing between consecutive snapshots of this profile (null with one snapshot). */
   readonly cadence: number | null;
+  /** With --update-every K > 1 on an ema-pytorch folder: the realised width of the latest snapshot (else null). */
+  readonly realised_sigma_rel: number | null;
+}
+
+export interface FitSummary {
+  readonly kind: string;
+  readonly target: string;
+  /** Power targets only (null for the others). */
+  readonly sigma_rel: number | null;
+  readonly gamma: number | null;
+  /** Standard deviation of tau / t under the target profile. */
+  readonly width: number;
+  readonly fit_error: number;
+  readonly sum_abs_coefficients: number;
 }
 
 export interface Inspection {
@@ -31,11 +46,13 @@ export interface Inspection {
   readonly bytes_on_disk: number;
   readonly condition_number: number;
   readonly fit_at_time: number;
-  readonly fit: ReadonlyArray<{ readonly sigma_rel: number; readonly gamma: number; readonly fit_error: number; readonly sum_abs_coefficients: number }>;
+  /** `realised`: the fit used the snapshots' realised profiles (sparse ema-pytorch updates). */
+  readonly snapshot_profiles: 'nominal' | 'realised';
+  readonly fit: readonly FitSummary[];
   readonly notes: readonly string[];
 }
 
-export function inspectSnapshots(set: SnapshotSet, grid: readonly Target[], time?: number, convention: Convention = 'exact'): Inspection {
+export function inspectSnapshots(set: SnapshotSet, grid: readonly Target[], time?: number, convention: Convention = 'exact', options: PlanOptions = {}): Inspection {
   const snapshots = set.snapshots;
   const layout = snapshots[snapshots.length - 1].source.tensors;
   const dtypes: Record<string, number> = {};
@@ -44,26 +61,33 @@ export function inspectSnapshots(set: SnapshotSet, grid: readonly Target[], time
     dtypes[tensor.dtype] = (dtypes[tensor.dtype] ?? 0) + 1;
     if (isFloatDType(tensor.dtype)) parameters += elementCount(tensor.shape);
   }
-  const plan = planReconstruction(set, grid, time, convention);
+  const plan = planReconstruction(set, grid, time, convention, options);
+  const realisedEvery = plan.realised ? options.updateEvery : undefined;
+  // ema-pytorch's <i>.<n>.pt holds the average after n calls: time n + 1 under the exact convention.
+  const calls = (time: number): number => (convention === 'exact' ? time - 1 : time);
   return {
     snapshot_dir: set.dir,
     snapshots: snapshots.length,
     time_unit: set.timeUnit ?? null,
     first_time: snapshots[0].time,
     last_time: snapshots[snapshots.length - 1].time,
-    profiles: summariseProfiles(set),
+    profiles: summariseProfiles(set, (gamma, last) => (realisedEvery === undefined ? null : realisedWidth(gamma, calls(last), realisedEvery))),
     tensors: layout.length,
     parameters,
     dtypes,
     bytes_on_disk: snapshots.reduce((sum, s) => sum + s.bytes, 0),
     condition_number: plan.solution.condition,
     fit_at_time: plan.time,
-    fit: plan.summaries.map((s) => ({ sigma_rel: s.sigmaRel, gamma: s.gamma, fit_error: s.fitError, sum_abs_coefficients: s.sumAbsCoefficients })),
+    snapshot_profiles: plan.realised ? 'realised' : 'nominal',
+    fit: plan.summaries.map((s) => ({
+      kind: s.kind, target: s.label, sigma_rel: s.kind === 'power' ? s.sigmaRel : null, gamma: s.kind === 'power' ? s.gamma : null,
+      width: s.resolved.width, fit_error: s.fitError, sum_abs_coefficients: s.sumAbsCoefficients,
+    })),
     notes: set.notes,
   };
 }
 
-function summariseProfiles(set: SnapshotSet): ProfileSummary[] {
+function summariseProfiles(set: SnapshotSet, realised: (gamma: number, lastTime: number) => number | null): ProfileSummary[] {
   const byGamma = new Map<number, number[]>();
   for (const s of set.snapshots) byGamma.set(s.gamma, [...(byGamma.get(s.gamma) ?? []), s.time]);
   return [...byGamma.entries()]
@@ -77,6 +101,7 @@ function summariseProfiles(set: SnapshotSet): ProfileSummary[] {
         first_time: times[0],
         last_time: times[times.length - 1],
         cadence: gaps.length > 0 ? gaps[Math.floor(gaps.length / 2)] : null,
+        realised_sigma_rel: realised(gamma, times[times.length - 1]),
       };
     })
     .sort((a, b) => a.sigma_rel - b.sigma_rel);

@@ -56,8 +56,10 @@ export function targetSelfProduct(target: TargetProfile): number {
   }
 }
 
-/** integral_a^b r(tau) d tau for 0 <= a < b <= 1, without cancellation for short intervals. */
-export function targetMass(target: TargetProfile, a: number, b: number): number {
+/** integral_a^b r(tau) d tau for 0 <= a < b (r is zero after 1), without cancellation for short intervals. */
+export function targetMass(target: TargetProfile, a: number, end: number): number {
+  const b = Math.min(end, 1);
+  if (!(a < b)) return 0;
   switch (target.kind) {
     case 'power':
       // b^(g+1) - a^(g+1) = b^(g+1) (1 - (a/b)^(g+1))

@@ -13,7 +13,7 @@ const FEW_SNAPSHOTS = 4;
 
 export function fitWarnings(plan: ReconstructionPlan, summary: TargetSummary): string[] {
   const warnings: string[] = [];
-  const label = `sigma_rel ${formatSigma(summary.sigmaRel)}`;
+  const label = summary.kind === 'power' ? `sigma_rel ${formatSigma(summary.sigmaRel)}` : summary.label;
   if (summary.fitError > LARGE_FIT_ERROR) {
     warnings.push(`${label}: fit error ${(summary.fitError * 100).toFixed(1)}% is large: ${likelyReason(plan, summary)}`);
   }

@@ -3,15 +3,24 @@
  * the per-target summary users see. No I/O beyond what the snapshot set already read.
  */
 import { UsageError } from '../errors.js';
-import { solveCoefficients, type Solution } from '../phema/solve.js';
+import { checkSnapshots, solveWithBasis, type Solution } from '../phema/solve.js';
+import { powerBasis, type SnapshotBasis } from '../phema/snapshot-basis.js';
+import { realisedBasis } from '../phema/realised-profile.js';
 import { isEmaPytorchBookkeepingTensor } from '../pytorch/ema-pytorch-convention.js';
 import type { Snapshot, SnapshotSet } from '../snapshots/discover.js';
 import { matchEmaPytorch } from './match-ema-pytorch.js';
+import { resolveTarget, type ResolvedTarget } from './target-resolve.js';
 import type { Target } from './targets.js';
 
 export interface TargetSummary {
+  readonly kind: Target['kind'];
+  /** e.g. `sigma_rel 0.08`, `beta 0.9999`, `half-life 5%`, `window 2000`. */
+  readonly label: string;
+  /** sigma_rel of power targets; the equivalent width (std of tau / t) of the others. */
   readonly sigmaRel: number;
+  /** Power targets only (NaN for the others). */
   readonly gamma: number;
+  readonly resolved: ResolvedTarget;
   readonly time: number;
   readonly snapshotsUsed: number;
   readonly fitError: number;
@@ -23,6 +32,15 @@ export interface TargetSummary {
 /** `exact`: the math of MATH.md. `ema-pytorch`: what ema-pytorch's synthesize_ema_model computes. */
 export type Convention = 'exact' | 'ema-pytorch';
 
+export interface PlanOptions {
+  readonly convention?: Convention;
+  /**
+   * ema-pytorch folders: the update_every the run used, when the user gave it. Above 1 the solve
+   * (and the diagnostics) use the snapshots' realised profiles instead of their nominal ones.
+   */
+  readonly updateEvery?: number;
+}
+
 export interface ReconstructionPlan {
   readonly time: number;
   readonly timeUnit: string | undefined;
@@ -33,26 +51,52 @@ export interface ReconstructionPlan {
   readonly summaries: readonly TargetSummary[];
   /** Float tensors that are counters, copied from the latest snapshot instead of blended. */
   readonly copiedTensors: ReadonlySet<string>;
+  /** True when the snapshots' realised profiles (sparse updates) were used. */
+  readonly realised: boolean;
 }
 
-export function planReconstruction(set: SnapshotSet, targets: readonly Target[], requestedTime?: number, convention: Convention = 'exact'): ReconstructionPlan {
+export function planReconstruction(set: SnapshotSet, targets: readonly Target[], requestedTime?: number, convention: Convention = 'exact', options: PlanOptions = {}): ReconstructionPlan {
   const time = chooseTime(set, requestedTime);
+  const resolved = targets.map((target) => resolveTarget(target, time, set.timeUnit));
+  const realised = usesRealisedProfiles(set, options.updateEvery);
   // ema-pytorch saves its step/initted counters as float16 beside the weights: never blend them.
   const copiedTensors = new Set(set.emaPytorch ? set.snapshots[0].source.tensors.map((t) => t.name).filter(isEmaPytorchBookkeepingTensor) : []);
   if (convention === 'ema-pytorch') {
-    const { solution } = matchEmaPytorch(set.snapshots, targets, time);
-    return { ...summarise(set, targets, time, set.snapshots, solution), copiedTensors };
+    const nonPower = resolved.find((t) => t.kind !== 'power');
+    if (nonPower !== undefined) throw new UsageError(`--match ema-pytorch reconstructs power-function targets only, not ${nonPower.label}`, 'drop --match ema-pytorch for exponential or window targets');
+    const diagnostics = (used: readonly Snapshot[]): SnapshotBasis => snapshotBasis(used, time, realised ? options.updateEvery! : undefined, convention);
+    const { solution } = matchEmaPytorch(set.snapshots, targets.map((t) => (t.kind === 'power' ? t.gamma : NaN)), time, diagnostics);
+    return { ...summarise(set, targets, resolved, time, set.snapshots, solution), copiedTensors, realised };
   }
   // Later snapshots contain weights from after the target time and must not be used.
   const used = set.snapshots.filter((s) => s.time <= time);
-  const solution = solveCoefficients(used, targets.map((t) => t.gamma), time);
-  return { ...summarise(set, targets, time, used, solution), copiedTensors };
+  checkSnapshots(used, time);
+  const solution = solveWithBasis(snapshotBasis(used, time, realised ? options.updateEvery! : undefined, convention), resolved.map((t) => t.profile));
+  return { ...summarise(set, targets, resolved, time, used, solution), copiedTensors, realised };
 }
 
-function summarise(set: SnapshotSet, targets: readonly Target[], time: number, used: readonly Snapshot[], solution: Solution): Omit<ReconstructionPlan, 'copiedTensors'> {
-  const summaries = targets.map((target, j) => ({
-    sigmaRel: target.sigmaRel,
-    gamma: target.gamma,
+function usesRealisedProfiles(set: SnapshotSet, updateEvery: number | undefined): boolean {
+  return set.emaPytorch && updateEvery !== undefined && updateEvery > 1;
+}
+
+/**
+ * The snapshots' profiles in units of the target time: nominal power profiles, or with sparse
+ * updates every `updateEvery` calls their realised ones. ema-pytorch's file `<i>.<n>.pt` holds the
+ * average after n calls: time n + 1 under the exact convention, n under ema-pytorch's own.
+ */
+function snapshotBasis(used: readonly Snapshot[], time: number, updateEvery: number | undefined, convention: Convention): SnapshotBasis {
+  if (updateEvery === undefined) return powerBasis(used.map((s) => ({ time: s.time / time, gamma: s.gamma })));
+  const shift = convention === 'exact' ? 1 : 0;
+  return realisedBasis(used.map((s) => ({ gamma: s.gamma, calls: s.time - shift })), updateEvery, time + 1 - shift);
+}
+
+function summarise(set: SnapshotSet, targets: readonly Target[], resolved: readonly ResolvedTarget[], time: number, used: readonly Snapshot[], solution: Solution): Omit<ReconstructionPlan, 'copiedTensors' | 'realised'> {
+  const summaries = resolved.map((target, j) => ({
+    kind: target.kind,
+    label: target.label,
+    sigmaRel: target.kind === 'power' ? target.parameters.sigma_rel : target.width,
+    gamma: target.kind === 'power' ? target.parameters.gamma : NaN,
+    resolved: target,
     time,
     snapshotsUsed: used.length,
     fitError: solution.fitErrors[j],

@@ -52,9 +52,9 @@ export async function runSweep(settings: SweepSettings, evaluator: Evaluator | u
   const emit = hooks.onEvent ?? (() => undefined);
   const set = await discoverSnapshots(settings.dir, settings.discovery);
   for (const message of set.notes) emit({ type: 'note', message });
-  const sparse = sparseUpdateWarning(set, settings.convention, settings.updateEvery);
+  const sparse = sparseUpdateWarning(set, settings.convention, settings.givenUpdateEvery);
   if (sparse !== undefined) emit({ type: 'note', message: sparse });
-  const gridPlan = planReconstruction(set, settings.targets, settings.time, settings.convention);
+  const gridPlan = planReconstruction(set, settings.targets, settings.time, settings.convention, { updateEvery: settings.givenUpdateEvery });
   const time = gridPlan.time;
   const opened = settings.outDir === undefined ? undefined : await SweepResultsStore.open(settings.outDir);
   for (const message of opened?.warnings ?? []) emit({ type: 'note', message });
@@ -66,7 +66,7 @@ export async function runSweep(settings: SweepSettings, evaluator: Evaluator | u
       const proposal = nextRefinementPoint(points, { maximize: settings.maximize });
       if (proposal === undefined) break; // converged: nothing left worth evaluating
       emit({ type: 'refine', step, sigmaRel: proposal.sigmaRel, method: proposal.method });
-      await runTargets(context, [{ sigmaRel: proposal.sigmaRel, gamma: sigmaRelToGamma(proposal.sigmaRel), givenAs: 'sigma_rel' }], 'refine');
+      await runTargets(context, [{ kind: 'power', sigmaRel: proposal.sigmaRel, gamma: sigmaRelToGamma(proposal.sigmaRel), givenAs: 'sigma_rel' }], 'refine');
     }
   } finally {
     await opened?.store.close();
@@ -88,7 +88,7 @@ function recordsAt(context: SweepContext): SweepRecord[] {
 
 async function runTargets(context: SweepContext, targets: readonly Target[], phase: 'grid' | 'refine'): Promise<void> {
   const { settings } = context;
-  const plan = planReconstruction(context.set, targets, context.time, settings.convention);
+  const plan = planReconstruction(context.set, targets, context.time, settings.convention, { updateEvery: settings.givenUpdateEvery });
   const done = latestByTarget(context.records);
   const needsMetric = context.evaluator !== undefined;
   const pending = plan.summaries.map((summary, j) => ({ summary, target: targets[j] }))
@@ -111,7 +111,7 @@ async function runTargets(context: SweepContext, targets: readonly Target[], pha
 }
 
 async function reconstructPass(context: SweepContext, targets: readonly Target[], paths: readonly string[], phase: 'grid' | 'refine'): Promise<void> {
-  const plan = planReconstruction(context.set, targets, context.time, context.settings.convention);
+  const plan = planReconstruction(context.set, targets, context.time, context.settings.convention, { updateEvery: context.settings.givenUpdateEvery });
   await checkOutputs(plan, paths, context.settings.force);
   context.emit({ type: 'pass-start', targets: targets.length, totalBytes: passBytes(plan), phase });
   const { bytesRead } = await writeReconstructions(plan, paths, {

@@ -29,8 +29,8 @@ export interface SweepSettings {
   readonly allowNonFinite: boolean;
   readonly discovery: DiscoveryOptions;
   readonly convention: Convention;
-  /** ema-pytorch folders: the update_every their training used (for the sparse-update warning). */
-  readonly updateEvery: number;
+  /** ema-pytorch folders: --update-every as given (above 1: realised profiles; not given: a warning). */
+  readonly givenUpdateEvery: number | undefined;
 }
 
 export type SweepEvent =

@@ -7,7 +7,7 @@ import type { OutputDTypeChoice } from '../../blend/blend-plan.js';
 import { fitWarnings } from '../../reconstruct/fit-warnings.js';
 import { defaultOutputName } from '../../reconstruct/output-metadata.js';
 import { planReconstruction, type ReconstructionPlan } from '../../reconstruct/plan.js';
-import { parseTargets } from '../../reconstruct/targets.js';
+import { parseTargets, type TargetFlags } from '../../reconstruct/targets.js';
 import { checkOutputs, passBytes, writeReconstructions } from '../../reconstruct/write-reconstructions.js';
 import { discoverSnapshots } from '../../snapshots/discover.js';
 import { catchInterrupts } from '../interrupt.js';
@@ -17,10 +17,9 @@ import { startProgress } from '../progress.js';
 import { sparseUpdateWarning } from '../../snapshots/sparse-update-warning.js';
 import { addSnapshotOptions, parseSnapshotFlags, type SnapshotFlags } from '../snapshot-options.js';
 import { collectReconstructReport, renderReconstructTable } from '../reconstruct-report.js';
+import { addTargetKindOptions } from '../target-options.js';
 
-interface ReconstructFlags extends SnapshotFlags {
-  sigmaRel?: string;
-  gamma?: string;
+interface ReconstructFlags extends SnapshotFlags, TargetFlags {
   time?: string;
   out?: string;
   outDir?: string;
@@ -36,10 +35,11 @@ export function reconstructCommand(io: CliIo): Command {
     .description('synthesise the EMA of any length from a folder of snapshots and write it as a checkpoint')
     .argument('<snapshot-dir>', 'folder of .safetensors snapshots (two or more tracked EMA profiles)')
     .option('--sigma-rel <list>', 'target EMA length(s) as relative width, e.g. 0.08 or 0.05,0.06,...,0.15')
-    .option('--gamma <list>', 'target EMA length(s) as power-function exponent, e.g. 6.94')
+    .option('--gamma <list>', 'target EMA length(s) as power-function exponent, e.g. 6.94');
+  addTargetKindOptions(command)
     .option('--time <T>', 'training time to reconstruct at (default: the latest snapshot)')
     .option('--out <file>', 'output file (one target)')
-    .option('--out-dir <dir>', 'output folder (any number of targets; names show sigma_rel and time)')
+    .option('--out-dir <dir>', 'output folder (any number of targets; names show the target and time)')
     .addOption(new Option('--dtype <dtype>', 'dtype of blended tensors').choices(['same', 'f32', 'f16', 'bf16']).default('same'))
     .option('--force', 'replace existing output files')
     .option('--dry-run', 'solve and report only; write nothing')
@@ -53,9 +53,9 @@ export function reconstructCommand(io: CliIo): Command {
       if (!flags.dryRun) checkOutputFlags(flags, targets.length);
       const set = await discoverSnapshots(dir, snapshotSettings.discovery);
       for (const note of set.notes) warn(io, note);
-      const sparse = sparseUpdateWarning(set, snapshotSettings.convention, snapshotSettings.updateEvery);
+      const sparse = sparseUpdateWarning(set, snapshotSettings.convention, snapshotSettings.givenUpdateEvery);
       if (sparse !== undefined) warn(io, sparse);
-      const plan = planReconstruction(set, targets, time, snapshotSettings.convention);
+      const plan = planReconstruction(set, targets, time, snapshotSettings.convention, { updateEvery: snapshotSettings.givenUpdateEvery });
       const outputs = flags.dryRun ? targets.map(() => null)
         : flags.out !== undefined ? [flags.out]
         : plan.summaries.map((summary, j) => join(flags.outDir!, defaultOutputName(targets[j], summary.time)));

@@ -2,7 +2,8 @@ import { Command, Option } from 'commander';
 import { resolve, relative, isAbsolute } from 'node:path';
 import { UsageError } from '../../errors.js';
 import type { OutputDTypeChoice } from '../../blend/blend-plan.js';
-import { parseTargets } from '../../reconstruct/targets.js';
+import { parseTargets, type TargetFlags } from '../../reconstruct/targets.js';
+import { addTargetKindOptions } from '../target-options.js';
 import { checkEvalTemplate } from '../../sweep/eval-template.js';
 import { runEvaluations } from '../../sweep/eval-runner.js';
 import type { KeepPolicy } from '../../sweep/keep-policy.js';
@@ -18,8 +19,8 @@ import { sweepProgress } from '../sweep-progress.js';
 import { loadBuiltinEvaluator } from '../builtin-evaluator.js';
 import { addSnapshotOptions, parseSnapshotFlags, type SnapshotFlags } from '../snapshot-options.js';
 
-interface SweepFlags extends SnapshotFlags {
-  sigmaRel?: string; gamma?: string; time?: string; evalCmd?: string; eval?: string; outDir?: string;
+interface SweepFlags extends SnapshotFlags, TargetFlags {
+  time?: string; evalCmd?: string; eval?: string; outDir?: string;
   keep?: KeepPolicy; refine: string; maximize?: boolean; jobs: string; plot?: string; json?: boolean;
   dtype: OutputDTypeChoice; force?: boolean; allowNonfinite?: boolean;
 }
@@ -29,7 +30,8 @@ export function sweepCommand(io: CliIo): Command {
     .description('reconstruct many EMA lengths in one pass, evaluate each, and report the best with a curve')
     .argument('<snapshot-dir>', 'folder of .safetensors snapshots')
     .option('--sigma-rel <list>', 'grid of EMA lengths, e.g. 0.02,0.03,...,0.25')
-    .option('--gamma <list>', 'grid as power-function exponents instead')
+    .option('--gamma <list>', 'grid as power-function exponents instead');
+  addTargetKindOptions(command)
     .option('--time <T>', 'training time to reconstruct at (default: the latest snapshot)')
     .option('--eval-cmd <cmd>', 'shell command scoring one checkpoint; {file} {sigma_rel} {gamma} {time} are substituted; the last number it prints is the metric')
     .addOption(new Option('--eval <kind>', 'built-in evaluation: the validation denoising loss of a run written by `ema-synth train`').choices(['builtin']))
@@ -93,7 +95,7 @@ function checkSweepFlags(dir: string, flags: SweepFlags): SweepSettings {
     dir, targets, time: parseTimeOption(flags.time), evaluation, outDir, keep, refine,
     maximize: flags.maximize ?? false, jobs: parsePositiveInteger('--jobs', flags.jobs), dtype: flags.dtype,
     force: flags.force ?? false, allowNonFinite: flags.allowNonfinite ?? false,
-    discovery: snapshotSettings.discovery, convention: snapshotSettings.convention, updateEvery: snapshotSettings.updateEvery,
+    discovery: snapshotSettings.discovery, convention: snapshotSettings.convention, givenUpdateEvery: snapshotSettings.givenUpdateEvery,
   };
 }
 
