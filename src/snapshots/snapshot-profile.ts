@@ -19,6 +19,10 @@ export interface SnapshotProfile {
 const AGREEMENT = 1e-3;
 
 export function describeSnapshot(path: string, fileName: string, metadata: Readonly<Record<string, string>>): SnapshotProfile {
+  if (metadata.ema_profile !== undefined && metadata.ema_profile !== 'power') {
+    throw new InputFileError(`${path}: metadata ema_profile is ${JSON.stringify(metadata.ema_profile)}; snapshots must hold power-function EMAs`,
+      'post-hoc reconstruction needs snapshots of power-function EMA profiles (ema_sigma_rel or ema_gamma)');
+  }
   const hasProfile = metadata.ema_sigma_rel !== undefined || metadata.ema_gamma !== undefined;
   if (hasProfile || metadata.ema_time !== undefined) return fromMetadata(path, metadata);
   const parsed = parseSnapshotName(fileName);
