@@ -4,12 +4,14 @@
  * (the first call copies the weights), as ema-pytorch's KarrasEMA does with update_every = k.
  * After n calls (time n + 1, the exact convention of src/pytorch/ema-pytorch-convention.ts) update j
  * has weight w_j = (1 - beta_j) prod_{j < v <= J} beta_v, J = the number of updates so far, spread
- * evenly over the steps it stands for: segment 1 is (0, 2] (call 1, as for k = 1), segment j > 1 is
- * (2 + (j - 2) k, 2 + (j - 1) k]. Pure float64 math.
+ * evenly over the steps it stands for: from its call s_j = 1 + (j - 1) k until the next update, i.e.
+ * (s_j, s_j + k] (segment 1 from 0, as for k = 1, where call j stands for (j, j + 1]); the last one
+ * ends at the snapshot's time n + 1 (the EMA holds it until then). Pure float64 math.
  *
  * Every snapshot of one gamma shares the update schedule, so its density is a common per-gamma
  * function cut at its own last update and scaled. Inner products then follow from recurrences over
- * the segments, computed once per gamma (pair), and each matrix entry costs O(1).
+ * the segments, computed once per gamma (pair), and each matrix entry costs O(1); only the last,
+ * possibly shortened, segment gets its own term.
  */
 import type { SnapshotBasis } from './snapshot-basis.js';
 import { targetMass, type TargetProfile } from './target-profile.js';
@@ -25,9 +27,15 @@ export function updatesAfter(calls: number, every: number): number {
   return calls >= 1 ? Math.floor((calls - 1) / every) + 1 : 0;
 }
 
-/** Start and end of segment j (1-based) in steps. */
+/** Start and full end of segment j (1-based) in steps: (s_j, s_j + k], segment 1 from 0. */
 export function segment(j: number, every: number): [number, number] {
-  return j === 1 ? [0, 2] : [2 + (j - 2) * every, 2 + (j - 1) * every];
+  return [j === 1 ? 0 : 1 + (j - 1) * every, 1 + j * every];
+}
+
+/** Segment j cut at the time of a snapshot after `calls` calls (calls + 1). */
+function segmentUntil(j: number, every: number, calls: number): [number, number] {
+  const [a, b] = segment(j, every);
+  return [a, Math.min(b, calls + 1)];
 }
 
 /** Per gamma: beta_j and the running sum of log beta_v for v = 2..j (index 0 unused). */
@@ -66,7 +74,7 @@ export function realisedWidth(gamma: number, calls: number, every: number): numb
   let second = 0;
   for (let j = 1; j <= updates; j++) {
     const w = weight(d, j, updates);
-    const [a, b] = segment(j, every).map((x) => x / t);
+    const [a, b] = segmentUntil(j, every, calls).map((x) => x / t);
     mass += w;
     first += (w * (a + b)) / 2;
     second += (w * (a * a + a * b + b * b)) / 3;
@@ -87,6 +95,7 @@ export function realisedBasis(snapshots: readonly RealisedSnapshot[], every: num
     const [a, b] = segment(j, every);
     lengths[j] = (b - a) / targetTime;
   }
+  const ends = snapshots.map((s, i) => segmentUntil(updates[i], every, s.calls)[1]);
   const n = snapshots.length;
   return {
     size: n,
@@ -112,7 +121,14 @@ export function realisedBasis(snapshots: readonly RealisedSnapshot[], every: num
           const dk = decays.get(snapshots[k].gamma)!;
           const j = Math.min(updates[i], updates[k]);
           const later = di.logProduct[updates[i]] - di.logProduct[j] + dk.logProduct[updates[k]] - dk.logProduct[j];
-          const value = Math.exp(later) * pairSum(snapshots[i].gamma, snapshots[k].gamma)[j];
+          let overlap = pairSum(snapshots[i].gamma, snapshots[k].gamma)[j];
+          if (updates[i] === updates[k]) {
+            // Both end in segment j, perhaps cut short: its densities are (1 - beta) / (own length),
+            // overlapping on the shorter one, i.e. (1 - b1)(1 - b2) / (longer length) instead of / len_j.
+            const longer = (Math.max(ends[i], ends[k]) - segment(j, every)[0]) / targetTime;
+            overlap += (1 - di.beta[j]) * (1 - dk.beta[j]) * (1 / longer - 1 / lengths[j]);
+          }
+          const value = Math.exp(later) * overlap;
           a[i * n + k] = value;
           a[k * n + i] = value;
         }
@@ -122,7 +138,14 @@ export function realisedBasis(snapshots: readonly RealisedSnapshot[], every: num
     cross(targets) {
       // R_J = sum_{j <= J} w_j m_j / len_j, m_j the target's mass on segment j: R_J = b_J R_{J-1} + (1 - b_J) m_J / len_J.
       const columns = targets.map((target) => new Map(gammas.map((g) => [g, massRecurrence(decays.get(g)!, target, every, targetTime, lengths, most)])));
-      return snapshots.map((s, i) => columns.map((byGamma) => byGamma.get(s.gamma)![updates[i]]));
+      return snapshots.map((s, i) => columns.map((byGamma, c) => {
+        // R_{J-1} and the last segment, cut at the snapshot's time: its weight 1 - beta_J over its own length.
+        const d = decays.get(s.gamma)!;
+        const j = updates[i];
+        const start = segment(j, every)[0];
+        const last = ((1 - d.beta[j]) * targetMass(targets[c], start / targetTime, ends[i] / targetTime)) / ((ends[i] - start) / targetTime);
+        return d.beta[j] * byGamma.get(s.gamma)![j - 1] + last;
+      }));
     },
   };
 }
