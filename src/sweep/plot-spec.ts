@@ -1,5 +1,5 @@
 import type { TopLevelSpec } from 'vega-lite';
-import { formatGamma, formatMetric, formatSigmaRel, type SweepReport } from './report.js';
+import { axisValue, formatGamma, formatMetric, formatSigmaRel, type SweepReport } from './report.js';
 
 /**
  * The `--plot` figure as a Vega-Lite specification (pure data, no rendering): metric against
@@ -26,17 +26,18 @@ export function buildPlotSpec(report: SweepReport, options: PlotOptions = {}): T
   // A failed target means evaluation was asked for: the figure is about the metric even if none came.
   const byMetric = report.targets.some((t) => (t.status === 'ok' && t.metric !== null) || t.status === 'failed');
   const isBest = (sigmaRel: number, time: number): boolean =>
-    byMetric && report.best !== null && report.best.sigma_rel === sigmaRel && report.best.time === time;
+    byMetric && report.best !== null && axisValue(report.best) === sigmaRel && report.best.time === time;
   const measured = report.targets
     .filter((t) => t.status === 'ok' && (byMetric ? t.metric !== null : t.fit_error !== null))
     .map((t) => ({
-      sigma_rel: t.sigma_rel,
+      // The x field keeps its name for every kind: it holds the swept number (report.axis says which).
+      sigma_rel: axisValue(t),
       value: (byMetric ? t.metric : t.fit_error) as number,
       best: isBest(t.sigma_rel, t.time),
       phase: t.phase === 'refine' ? 'refinement' : 'grid',
     }));
   const logScale = !byMetric && measured.length > 0 && measured.every((p) => p.value > 0);
-  const failed = report.targets.filter((t) => t.status === 'failed').map((t) => ({ sigma_rel: t.sigma_rel }));
+  const failed = report.targets.filter((t) => t.status === 'failed').map((t) => ({ sigma_rel: axisValue(t) }));
   const best = measured.filter((p) => p.best);
 
   const metricName = options.metricName ?? 'metric';
@@ -44,7 +45,7 @@ export function buildPlotSpec(report: SweepReport, options: PlotOptions = {}): T
     ? `${metricName} (${report.maximize ? 'higher' : 'lower'} is better)`
     : `fit error${logScale ? ' (log scale)' : ''}`;
   const x = {
-    field: 'sigma_rel', type: 'quantitative', title: 'EMA length σ_rel',
+    field: 'sigma_rel', type: 'quantitative', title: report.axis === 'sigma_rel' ? 'EMA length σ_rel' : report.axis,
     scale: { zero: false, nice: true, padding: 12, ...around([...measured, ...failed].map((p) => p.sigma_rel)) },
     axis: { tickCount: 6 },
   } as const;
@@ -57,7 +58,7 @@ export function buildPlotSpec(report: SweepReport, options: PlotOptions = {}): T
 
   const subtitle: string[] = [];
   if (report.best !== null && byMetric) {
-    subtitle.push(`best σ_rel = ${formatSigmaRel(report.best.sigma_rel)} (γ = ${formatGamma(report.best.gamma)}), ` +
+    subtitle.push(`best ${report.axis === 'sigma_rel' ? `σ_rel = ${formatSigmaRel(report.best.sigma_rel)} (γ = ${formatGamma(report.best.gamma)})` : `${report.axis} = ${formatSigmaRel(axisValue(report.best))}`}, ` +
       `${metricName} = ${formatMetric(report.best.metric)}`);
   }
   if (failed.length > 0) subtitle.push(`dashed: ${failed.length} failed evaluation${failed.length === 1 ? '' : 's'}`);
@@ -65,7 +66,7 @@ export function buildPlotSpec(report: SweepReport, options: PlotOptions = {}): T
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: {
-      text: options.title ?? (byMetric ? `${metricName} against EMA length` : 'Reconstruction fit error against EMA length'),
+      text: options.title ?? (byMetric ? `${metricName} against ${lengthName(report.axis)}` : `Reconstruction fit error against ${lengthName(report.axis)}`),
       // One short line each: vega estimates text width without a canvas, generously, and a long
       // subtitle would widen the whole figure.
       ...(subtitle.length > 0 ? { subtitle } : {}),
@@ -134,4 +135,9 @@ function around(values: readonly number[]): { domain?: [number, number] } {
   if (values.length === 0 || values.some((v) => v !== values[0])) return {};
   const pad = values[0] === 0 ? 1 : Math.abs(values[0]) * 0.2;
   return { domain: [values[0] - pad, values[0] + pad] };
+}
+
+/** How titles name the swept quantity: "EMA length" for sigma_rel, else the axis's own name. */
+function lengthName(axis: string): string {
+  return axis === 'sigma_rel' ? 'EMA length' : axis.replace(/ \(.*\)$/, '');
 }

@@ -14,6 +14,8 @@ export interface SweepTarget extends Omit<SweepRecord, 'phase'> {
 
 export interface SweepBest {
   readonly sigma_rel: number;
+  /** The swept number of targets other than power profiles (see SweepReport.axis). */
+  readonly value?: number;
   readonly gamma: number;
   readonly time: number;
   readonly metric: number;
@@ -26,6 +28,13 @@ export interface SweepReport {
   /** The best successful metric; null when nothing was evaluated successfully. */
   readonly best: SweepBest | null;
   readonly maximize: boolean;
+  /** What the targets are swept over: `sigma_rel`, or e.g. `half-life (% of the target time)`. */
+  readonly axis: string;
+}
+
+/** A target's position on the sweep's axis: sigma_rel, or the number given for other kinds. */
+export function axisValue(t: { readonly sigma_rel: number; readonly value?: number }): number {
+  return t.value ?? t.sigma_rel;
 }
 
 export function collectSweepReport(records: readonly SweepRecord[], options: { maximize?: boolean } = {}): SweepReport {
@@ -41,17 +50,18 @@ export function collectSweepReport(records: readonly SweepRecord[], options: { m
       status: r.status,
       reason: r.reason,
       phase: r.phase ?? 'grid',
+      ...(r.kind === undefined ? {} : { kind: r.kind, value: r.value, axis: r.axis }),
       ...(r.status === 'failed' && r.stderr_tail ? { stderr_tail: r.stderr_tail } : {}),
     }))
-    .sort((p, q) => p.sigma_rel - q.sigma_rel || p.time - q.time);
+    .sort((p, q) => axisValue(p) - axisValue(q) || p.time - q.time);
   let best: SweepBest | null = null;
   for (const t of targets) {
     if (t.status !== 'ok' || t.metric === null) continue;
     if (best === null || (maximize ? t.metric > best.metric : t.metric < best.metric)) {
-      best = { sigma_rel: t.sigma_rel, gamma: t.gamma, time: t.time, metric: t.metric, checkpoint: t.checkpoint };
+      best = { sigma_rel: t.sigma_rel, ...(t.value === undefined ? {} : { value: t.value }), gamma: t.gamma, time: t.time, metric: t.metric, checkpoint: t.checkpoint };
     }
   }
-  return { targets, best, maximize };
+  return { targets, best, maximize, axis: targets.find((t) => t.axis !== undefined)?.axis ?? 'sigma_rel' };
 }
 
 /** Exactly one JSON document; `extra` fields (e.g. pass statistics) are added at the top level. */
@@ -85,14 +95,15 @@ export function renderSweepTable(report: SweepReport, options: { color?: boolean
   const showPhase = report.targets.some((t) => t.phase === 'refine');
   const anyMetric = report.targets.some((t) => t.metric !== null);
 
-  const header = ['', 'sigma_rel', 'gamma', ...(showTime ? ['time'] : []), 'fit error',
+  const power = report.axis === 'sigma_rel';
+  const header = ['', report.axis, ...(power ? ['gamma'] : ['width']), ...(showTime ? ['time'] : []), 'fit error',
     ...(anyMetric ? ['metric'] : []), ...(showPhase ? ['step'] : []), 'status'];
   const isBest = (t: SweepTarget): boolean =>
-    report.best !== null && t.sigma_rel === report.best.sigma_rel && t.time === report.best.time;
+    report.best !== null && axisValue(t) === axisValue(report.best) && t.time === report.best.time;
   const rows = report.targets.map((t) => [
     isBest(t) ? '*' : '',
-    formatSigmaRel(t.sigma_rel),
-    formatGamma(t.gamma),
+    formatSigmaRel(axisValue(t)),
+    power ? formatGamma(t.gamma) : formatSigmaRel(t.sigma_rel),
     ...(showTime ? [String(t.time)] : []),
     formatFitError(t.fit_error),
     ...(anyMetric ? [formatMetric(t.metric)] : []),
@@ -114,7 +125,7 @@ export function renderSweepTable(report: SweepReport, options: { color?: boolean
   out.push('');
   const failed = report.targets.filter((t) => t.status === 'failed').length;
   if (report.best !== null) {
-    out.push(`best: sigma_rel ${formatSigmaRel(report.best.sigma_rel)} (gamma ${formatGamma(report.best.gamma)}), ` +
+    out.push(`best: ${power ? `sigma_rel ${formatSigmaRel(report.best.sigma_rel)} (gamma ${formatGamma(report.best.gamma)})` : `${report.axis} ${formatSigmaRel(axisValue(report.best))}`}, ` +
       `metric ${formatMetric(report.best.metric)} (${report.maximize ? 'higher' : 'lower'} is better)` +
       (report.best.checkpoint === null ? '' : `: ${report.best.checkpoint}`));
   } else if (anyMetric || failed > 0) {

@@ -3,6 +3,11 @@ import { join } from 'node:path';
 import { InputFileError, OutputError } from '../errors.js';
 import { targetKey } from './sigma-rel-key.js';
 
+/** A record's identity: sigma_rel and time, or kind and swept value and time for other targets. */
+export function recordKey(record: Pick<SweepRecord, 'sigma_rel' | 'time' | 'kind' | 'value'>): string {
+  return record.kind === undefined || record.value === undefined ? targetKey(record.sigma_rel, record.time) : `${record.kind}:${targetKey(record.value, record.time)}`;
+}
+
 /**
  * `<out-dir>/sweep.jsonl`: one JSON line per finished target, appended (and flushed to disk) as
  * each finishes, so a crash or Ctrl-C loses at most the target in flight and a rerun resumes.
@@ -28,6 +33,10 @@ export interface SweepRecord {
   readonly stderr_tail?: string;
   /** Grid target or refinement step. */
   readonly phase?: 'grid' | 'refine';
+  /** Targets other than power profiles: their kind, the swept number as given, and its axis title. */
+  readonly kind?: 'exponential' | 'window';
+  readonly value?: number;
+  readonly axis?: string;
 }
 
 export interface LoadedResults {
@@ -89,13 +98,14 @@ function parseRecord(line: string): SweepRecord | undefined {
     reason: orNull(r.reason, (x): x is string => typeof x === 'string'),
     ...(typeof r.stderr_tail === 'string' ? { stderr_tail: r.stderr_tail } : {}),
     ...(r.phase === 'grid' || r.phase === 'refine' ? { phase: r.phase } : {}),
+    ...((r.kind === 'exponential' || r.kind === 'window') && finite(r.value) && typeof r.axis === 'string' ? { kind: r.kind, value: r.value, axis: r.axis } : {}),
   };
 }
 
 /** The latest record of each target (a rerun's result replaces an earlier failure). */
 export function latestByTarget(records: readonly SweepRecord[]): Map<string, SweepRecord> {
   const latest = new Map<string, SweepRecord>();
-  for (const record of records) latest.set(targetKey(record.sigma_rel, record.time), record);
+  for (const record of records) latest.set(recordKey(record), record);
   return latest;
 }
 

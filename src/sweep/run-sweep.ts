@@ -19,8 +19,8 @@ import type { EvalEvent, EvalResult, EvalTask } from './eval-runner.js';
 import { checkpointsToRemove } from './keep-policy.js';
 import { nextRefinementPoint } from './refine.js';
 import { collectSweepReport, type SweepReport } from './report.js';
-import { isTargetDone, latestByTarget, SweepResultsStore, type SweepRecord } from './results-store.js';
-import { targetKey } from './sigma-rel-key.js';
+import { isTargetDone, latestByTarget, recordKey, SweepResultsStore, type SweepRecord } from './results-store.js';
+import { sweepAxisFields } from './sweep-axis.js';
 import type { PassRecord, SweepEvent, SweepSettings } from './sweep-settings.js';
 
 /** Scores checkpoints; resolves with one result per task, in order, reporting each as it finishes. */
@@ -92,7 +92,7 @@ async function runTargets(context: SweepContext, targets: readonly Target[], pha
   const done = latestByTarget(context.records);
   const needsMetric = context.evaluator !== undefined;
   const pending = plan.summaries.map((summary, j) => ({ summary, target: targets[j] }))
-    .filter(({ summary }) => !isTargetDone(done.get(targetKey(summary.sigmaRel, summary.time)), needsMetric));
+    .filter(({ summary }) => !isTargetDone(done.get(recordKey({ sigma_rel: summary.sigmaRel, time: summary.time, ...sweepAxisFields(summary, context.set.timeUnit) })), needsMetric));
   if (pending.length === 0) return;
   if (settings.outDir === undefined || (settings.keep === 'none' && context.evaluator === undefined)) {
     // A fit-error-only sweep: nothing to write, nothing to read.
@@ -100,7 +100,7 @@ async function runTargets(context: SweepContext, targets: readonly Target[], pha
     return;
   }
   const paths = pending.map(({ summary, target }) => join(settings.outDir!, defaultOutputName(target, summary.time)));
-  const reusable = await Promise.all(pending.map(({ summary }, j) => isReusableCheckpoint(paths[j], summary.sigmaRel, summary.time)));
+  const reusable = await Promise.all(pending.map(({ summary }, j) => isReusableCheckpoint(paths[j], summary)));
   const toBuild = pending.map((p, j) => ({ ...p, path: paths[j] })).filter((_, j) => !reusable[j]);
   if (toBuild.length > 0) await reconstructPass(context, toBuild.map((b) => b.target), toBuild.map((b) => b.path), phase);
   if (context.evaluator === undefined) {
@@ -146,7 +146,10 @@ async function evaluatePending(context: SweepContext, items: ReadonlyArray<{ sum
 
 async function record(context: SweepContext, summary: TargetSummary, phase: 'grid' | 'refine',
   outcome: Pick<SweepRecord, 'checkpoint' | 'metric' | 'status' | 'reason' | 'stderr_tail'>): Promise<void> {
-  const entry: SweepRecord = { sigma_rel: summary.sigmaRel, gamma: summary.gamma, time: summary.time, fit_error: summary.fitError, ...outcome, phase };
+  const entry: SweepRecord = {
+    sigma_rel: summary.sigmaRel, gamma: summary.gamma, time: summary.time, fit_error: summary.fitError, ...outcome, phase,
+    ...sweepAxisFields(summary, context.set.timeUnit),
+  };
   context.records.push(entry);
   await context.store?.append(entry);
 }

@@ -1,5 +1,5 @@
 import { formatTick, niceTicks } from './nice-ticks.js';
-import { formatMetric, formatSigmaRel, type SweepReport } from './report.js';
+import { axisValue, formatMetric, formatSigmaRel, type SweepReport } from './report.js';
 
 /**
  * A terminal chart of the sweep: metric against sigma_rel (fit error, on a log scale, when nothing
@@ -30,14 +30,14 @@ export function renderSweepChart(report: SweepReport, options: TerminalChartOpti
 
   const byMetric = report.targets.some((t) => t.status === 'ok' && t.metric !== null);
   const measured = report.targets
-    .map((t) => ({ x: t.sigma_rel, value: byMetric ? t.metric : t.fit_error, target: t }))
+    .map((t) => ({ x: axisValue(t), value: byMetric ? t.metric : t.fit_error, target: t }))
     .filter((p): p is typeof p & { value: number } => p.target.status === 'ok' && p.value !== null);
   const logScale = !byMetric && measured.length > 0 && measured.every((p) => p.value > 0);
   const points = measured.map((p) => ({ ...p, y: logScale ? Math.log10(p.value) : p.value }));
   const failed = report.targets.filter((t) => t.status === 'failed');
   if (points.length === 0 && failed.length === 0) return '';
 
-  const xs = [...points.map((p) => p.x), ...failed.map((t) => t.sigma_rel)];
+  const xs = [...points.map((p) => p.x), ...failed.map((t) => axisValue(t))];
   const [x0, x1] = widen(Math.min(...xs), Math.max(...xs));
   const ys = points.map((p) => p.y);
   const [y0, y1] = ys.length > 0 ? widen(Math.min(...ys), Math.max(...ys)) : [0, 1];
@@ -55,7 +55,7 @@ export function renderSweepChart(report: SweepReport, options: TerminalChartOpti
     }
   }
   const isBest = (p: (typeof points)[number]): boolean =>
-    byMetric && report.best !== null && p.x === report.best.sigma_rel && p.target.time === report.best.time;
+    byMetric && report.best !== null && p.x === axisValue(report.best) && p.target.time === report.best.time;
   for (const p of points) cells[rowOf(p.y)][colOf(p.x)] = glyph.point;
   for (const p of points.filter(isBest)) cells[rowOf(p.y)][colOf(p.x)] = paint(glyph.best, '1;32');
 
@@ -69,7 +69,7 @@ export function renderSweepChart(report: SweepReport, options: TerminalChartOpti
 
   const out: string[] = [];
   const what = byMetric ? `metric (${report.maximize ? 'higher' : 'lower'} is better)` : `fit error${logScale ? ' (log scale)' : ''}`;
-  out.push(`${' '.repeat(gutter + 1)}${what} against sigma_rel`);
+  out.push(`${' '.repeat(gutter + 1)}${what} against ${report.axis}`);
   cells.forEach((row, r) => {
     const label = labels.get(r);
     out.push(`${(label ?? '').padStart(gutter)} ${label === undefined ? glyph.axisY : glyph.tickY}${row.join('')}`.trimEnd());
@@ -79,7 +79,7 @@ export function renderSweepChart(report: SweepReport, options: TerminalChartOpti
   const axis = new Array<string>(width).fill(glyph.axisX);
   const xTicks = niceTicks(x0, x1, Math.max(2, Math.floor(width / 12))).filter((t) => t >= x0 && t <= x1);
   for (const t of xTicks) axis[colOf(t)] = glyph.tickX;
-  for (const t of failed) axis[colOf(t.sigma_rel)] = paint(glyph.failed, '31');
+  for (const t of failed) axis[colOf(axisValue(t))] = paint(glyph.failed, '31');
   out.push(`${' '.repeat(gutter + 1)}${glyph.corner}${axis.join('')}`);
   let labelLine = '';
   for (const t of xTicks) {
@@ -91,7 +91,7 @@ export function renderSweepChart(report: SweepReport, options: TerminalChartOpti
 
   const legend = [`${glyph.point} measured`];
   if (byMetric && report.best !== null) {
-    legend.unshift(`${glyph.best} best: sigma_rel ${formatSigmaRel(report.best.sigma_rel)}, metric ${formatMetric(report.best.metric)}`);
+    legend.unshift(`${glyph.best} best: ${report.axis} ${formatSigmaRel(axisValue(report.best))}, metric ${formatMetric(report.best.metric)}`);
   }
   if (failed.length > 0) legend.push(`${glyph.failed} failed (${failed.length})`);
   out.push(`${' '.repeat(gutter + 2)}${legend.join('   ')}`);

@@ -40,7 +40,7 @@ export function sweepCommand(io: CliIo): Command {
     .option('--refine <N>', 'after the grid, N more targets placed around the best (golden-section/parabolic steps)', '0')
     .option('--maximize', 'higher metric is better (default: lower is better)')
     .option('--jobs <N>', 'evaluations run at once', '1')
-    .option('--plot <file>', 'write a figure of the metric (or fit error) against sigma_rel: .svg or .png')
+    .option('--plot <file>', 'write a figure of the metric (or fit error) against sigma_rel (or the swept half-life, beta or window): .svg or .png')
     .addOption(new Option('--dtype <dtype>', 'dtype of blended tensors').choices(['same', 'f32', 'f16', 'bf16']).default('same'))
     .option('--force', 'replace existing checkpoints and plot')
     .option('--allow-nonfinite', 'blend snapshots holding NaN/Inf instead of stopping')
@@ -79,6 +79,9 @@ export function sweepCommand(io: CliIo): Command {
 
 function checkSweepFlags(dir: string, flags: SweepFlags): SweepSettings {
   const targets = parseTargets(flags);
+  // One curve, one axis: sigma_rel (--sigma-rel or --gamma), or one of the other target flags.
+  const axes = [flags.sigmaRel ?? flags.gamma, flags.beta, flags.halfLife, flags.window].filter((f) => f !== undefined).length;
+  if (axes > 1) throw new UsageError('sweep one kind of target at a time: --sigma-rel/--gamma, --beta, --half-life or --window', 'the table and plot have one axis; run one sweep per kind');
   const snapshotSettings = parseSnapshotFlags(flags);
   if (flags.evalCmd !== undefined && flags.eval !== undefined) throw new UsageError('give --eval-cmd or --eval builtin, not both');
   if (flags.evalCmd !== undefined) checkEvalTemplate(flags.evalCmd);
@@ -89,6 +92,7 @@ function checkSweepFlags(dir: string, flags: SweepFlags): SweepSettings {
   if (keep === 'best' && !evaluated) throw new UsageError('--keep best needs an evaluation (--eval-cmd or --eval builtin)', 'use --keep all to keep every checkpoint');
   const refine = Number(flags.refine) === 0 ? 0 : parsePositiveInteger('--refine', flags.refine);
   if (refine > 0 && !evaluated) throw new UsageError('--refine needs an evaluation (--eval-cmd or --eval builtin)');
+  if (refine > 0 && targets.some((t) => t.kind !== 'power')) throw new UsageError('--refine searches sigma_rel only; for --beta, --half-life or --window give a finer grid instead');
   const writes = evaluated || keep !== 'none';
   const outDir = writes ? requireOutDir(flags.outDir, evaluated ? 'to write the checkpoints to evaluate' : 'to keep checkpoints') : flags.outDir;
   return {
