@@ -100,29 +100,31 @@ export function realisedBasis(snapshots: readonly RealisedSnapshot[], every: num
   return {
     size: n,
     gram() {
-      // T_J = sum_{j <= J} w1_j w2_j / len_j for averages ending at update J: T_J = b1 b2 T_{J-1} + (1-b1)(1-b2)/len_J.
-      const pairSums = new Map<string, Float64Array>();
-      const pairSum = (g1: number, g2: number): Float64Array => {
-        const key = g1 <= g2 ? `${g1}/${g2}` : `${g2}/${g1}`;
-        let sums = pairSums.get(key);
-        if (sums === undefined) {
-          const d1 = decays.get(g1)!;
-          const d2 = decays.get(g2)!;
-          sums = new Float64Array(most + 1);
-          for (let j = 1; j <= most; j++) sums[j] = d1.beta[j] * d2.beta[j] * sums[j - 1] + ((1 - d1.beta[j]) * (1 - d2.beta[j])) / lengths[j];
-          pairSums.set(key, sums);
+      // T_J = sum_{j <= J} w1_j w2_j / len_j for averages ending at update J: T_J = b1 b2 T_{J-1} + (1-b1)(1-b2)/len_J,
+      // once per pair of gammas (indexed, so the n^2 entries do no lookups by key).
+      const g = gammas.length;
+      const d = gammas.map((gamma) => decays.get(gamma)!);
+      const pairSums: Float64Array[] = new Array(g * g);
+      for (let p = 0; p < g; p++) {
+        for (let q = p; q < g; q++) {
+          const sums = new Float64Array(most + 1);
+          for (let j = 1; j <= most; j++) sums[j] = d[p].beta[j] * d[q].beta[j] * sums[j - 1] + ((1 - d[p].beta[j]) * (1 - d[q].beta[j])) / lengths[j];
+          pairSums[p * g + q] = sums;
+          pairSums[q * g + p] = sums;
         }
-        return sums;
-      };
+      }
+      const index = snapshots.map((s) => gammas.indexOf(s.gamma));
       const a = new Float64Array(n * n);
       for (let i = 0; i < n; i++) {
-        const di = decays.get(snapshots[i].gamma)!;
+        const di = d[index[i]];
+        const li = updates[i];
         for (let k = i; k < n; k++) {
-          const dk = decays.get(snapshots[k].gamma)!;
-          const j = Math.min(updates[i], updates[k]);
-          const later = di.logProduct[updates[i]] - di.logProduct[j] + dk.logProduct[updates[k]] - dk.logProduct[j];
-          let overlap = pairSum(snapshots[i].gamma, snapshots[k].gamma)[j];
-          if (updates[i] === updates[k]) {
+          const dk = d[index[k]];
+          const lk = updates[k];
+          const j = Math.min(li, lk);
+          const later = di.logProduct[li] - di.logProduct[j] + dk.logProduct[lk] - dk.logProduct[j];
+          let overlap = pairSums[index[i] * g + index[k]][j];
+          if (li === lk) {
             // Both end in segment j, perhaps cut short: its densities are (1 - beta) / (own length),
             // overlapping on the shorter one, i.e. (1 - b1)(1 - b2) / (longer length) instead of / len_j.
             const longer = (Math.max(ends[i], ends[k]) - segment(j, every)[0]) / targetTime;

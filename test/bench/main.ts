@@ -20,7 +20,7 @@ const large = argv.includes('--large');
 const markdown = argv.includes('--markdown');
 const repeatsArg = argv.indexOf('--repeats');
 const repeats = repeatsArg >= 0 ? Number(argv[repeatsArg + 1]) : quick ? 1 : 3;
-/** `--only f32-16x64MB,...`: just these cases, and none of the other rows (solve, inspect, train). */
+/** `--only f32-16x64MB,...`: just these cases, and none of the other rows (solve, inspect, train); `--only target-kinds`: just issue 15's rows. */
 const onlyArg = argv.indexOf('--only');
 const only = onlyArg >= 0 ? new Set(argv[onlyArg + 1].split(',')) : undefined;
 const log = (line: string): void => { (json ? process.stderr : process.stdout).write(`${line}\n`); };
@@ -155,6 +155,7 @@ async function others(): Promise<OtherRow[]> {
   rows.push(solve.timedOut
     ? { name: `solve N=${MANY} (two profiles)`, ms: null, note: `did not finish within ${CHILD_TIMEOUT_MS / 1000} s` }
     : { name: `solve N=${MANY} (two profiles)`, ms: JSON.parse(solve.out).ms, note: `method ${JSON.parse(solve.out).method}; target < 5 s` });
+  rows.push(...await targetKindRows());
   const dir = join(root, 'many');
   mkdirSync(dir);
   await writeSyntheticFolder(dir, { name: 'many', snapshots: MANY, bytesPerSnapshot: 4096, dtype: 'F32' });
@@ -172,6 +173,20 @@ async function others(): Promise<OtherRow[]> {
   return rows;
 }
 
+/** Issue 15: exponential and window targets against the power-target solve, and inspect with realised profiles. */
+async function targetKindRows(): Promise<OtherRow[]> {
+  const run = await spawnTimed(process.execPath, ['--import', 'tsx', join(BENCH_DIR, 'target-kinds-child.ts'), String(MANY), quick ? '1' : '3'], 'pipe', 2 * CHILD_TIMEOUT_MS);
+  if (run.timedOut) return [{ name: 'target kinds', ms: null, note: `did not finish within ${2 * CHILD_TIMEOUT_MS / 1000} s` }];
+  const r = JSON.parse(run.out.trim().split('\n').pop()!);
+  const versus = (ms: number): string => `${(ms / r.power).toFixed(2)}x the power-target solve (${Math.round(r.power)} ms) in the same process; target < 2x`;
+  return [
+    { name: `solve N=${r.n}, exponential target (half-life 5%)`, ms: r.exponential, note: versus(r.exponential) },
+    { name: `solve N=${r.n}, window target (20%)`, ms: r.window, note: versus(r.window) },
+    { name: `inspect with realised profiles, ${r.inspect.snapshots} ema-pytorch snapshots (update_every 100, 10^6 steps)`, ms: r.inspect.ms,
+      note: 'plan for the default grid of 28 targets, realised widths, condition number (headers stubbed); target < 10 s' },
+  ];
+}
+
 async function main(): Promise<void> {
   const free = statfsSync(tmpdir());
   const needed = quick ? 0.2e9 : large ? 8e9 : 4e9;
@@ -182,7 +197,7 @@ async function main(): Promise<void> {
   const checks: string[] = [];
   const coldNote: { text?: string } = quick ? { text: 'cold cache not measured in --quick' } : {};
   for (const c of CASES) if (only === undefined || only.has(c.name)) await benchCase(c, rows, checks, coldNote);
-  const other = only === undefined ? await others() : [];
+  const other = only === undefined ? await others() : only.has('target-kinds') ? await targetKindRows() : [];
   const result = { date: new Date().toISOString(), machine: { ...machine, loadAverageAtEnd: loadavg().map((l) => +l.toFixed(2)) }, repeats, rows, other, checks, cold: coldNote.text ?? 'measured (page cache dropped before each cold run)' };
   if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else {
