@@ -63,3 +63,46 @@ test('inspect shows nominal and realised widths and fits with the realised profi
   const warned = await runCli(['inspect', FOLDER, '--profiles', PROFILES, '--sigma-rel', '0.1']);
   assert.match(warned.stderr, /warning: ema-pytorch does not correct beta.*--update-every K/);
 });
+
+test('ema-pytorch folders take every target kind (steps: --beta needs no --beta-every), with realised profiles too', async (t) => {
+  const dir = makeTempDir(t);
+  const result = await runCli(['reconstruct', FOLDER, '--profiles', PROFILES, '--update-every', '10', '--beta', '0.995', '--window', '30%', '--sigma-rel', '0.12', '--out-dir', dir, '--json']);
+  assert.equal(result.code, 0, result.stderr);
+  const report = JSON.parse(result.stdout);
+  assert.equal(report.snapshot_profiles, 'realised');
+  assert.deepEqual(report.targets.map((x: { target: string }) => x.target), ['sigma_rel 0.12', 'beta 0.995', 'window 30%']);
+  assert.equal(report.targets[1].parameters.beta_every, 1);
+  assert.ok(Math.abs(report.targets[1].parameters.half_life - Math.LN2 / -Math.log(0.995)) < 1e-9);
+  // The realised exponential fit is good, and its tensor matches the closed-form exponential average.
+  assert.ok(report.targets[1].fit_error < 0.05, String(report.targets[1].fit_error));
+  const rate = report.targets[1].parameters.rate;
+  const T = report.time;
+  const a = rate * T;
+  for (const name of Object.keys(expected.coefficients)) {
+    const actual = await readTensorValues(report.targets[1].output, name);
+    const rows: number[][] = expected.coefficients[name];
+    rows.forEach((c, e) => {
+      // sum_m c_m (T/H)^k_m a G_k(a) / (1 - e^-a), G for k = 0 and 2 in closed form, k = 0.5 by Simpson in sqrt(u).
+      const g = (k: number): number => {
+        if (k === 0) return -Math.expm1(-a) / a;
+        if (k === 2) return 1 / a - 2 / a ** 2 + 2 / a ** 3 - (2 * Math.exp(-a)) / a ** 3;
+        let sum = 0;
+        const panels = 4000;
+        const f = (s: number): number => 2 * s * s * Math.exp(-a * (1 - s * s));
+        for (let i = 0; i <= panels; i++) sum += (i === 0 || i === panels ? 1 : i % 2 === 1 ? 4 : 2) * f(i / panels);
+        return sum / (3 * panels);
+      };
+      const truth = c.reduce((sum, cm, m) => sum + cm * (T / expected.horizon) ** expected.exponents[m] * a * g(expected.exponents[m]) / -Math.expm1(-a), 0);
+      assert.ok(Math.abs(actual[e] - truth) < 0.03, `${name}[${e}]: ${actual[e]} vs ${truth}`);
+    });
+  }
+});
+
+test('--match ema-pytorch keeps ema-pytorch\'s coefficients and reports their fit against the realised profiles', async () => {
+  const args = ['reconstruct', FOLDER, '--profiles', PROFILES, '--sigma-rel', '0.12', '--match', 'ema-pytorch', '--dry-run', '--json'];
+  const nominal = JSON.parse((await runCli([...args, '--update-every', '1'])).stdout).targets[0];
+  const realised = JSON.parse((await runCli([...args, '--update-every', '10'])).stdout).targets[0];
+  assert.deepEqual(realised.coefficients.map((c: { coefficient: number }) => c.coefficient), nominal.coefficients.map((c: { coefficient: number }) => c.coefficient));
+  assert.notEqual(realised.fit_error, nominal.fit_error);
+  assert.ok(realised.fit_error > 0.1, `ema-pytorch's nominal solve is far from the truth: ${realised.fit_error}`);
+});
