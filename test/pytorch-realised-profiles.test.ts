@@ -106,3 +106,10 @@ test('--match ema-pytorch keeps ema-pytorch\'s coefficients and reports their fi
   assert.notEqual(realised.fit_error, nominal.fit_error);
   assert.ok(realised.fit_error > 0.1, `ema-pytorch's nominal solve is far from the truth: ${realised.fit_error}`);
 });
+
+test('fit warnings with realised profiles reason with the realised widths', async () => {
+  const result = await runCli(['reconstruct', FOLDER, '--profiles', PROFILES, '--update-every', '10', '--sigma-rel', '0.05', '--dry-run']);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stderr, /warning: sigma_rel 0\.05: fit error [\d.]+% is large: the target is narrower than the narrowest realised profile \(sigma_rel 0\.08\d*\)/);
+  assert.match(result.stdout, /fit with the snapshots' realised profiles/);
+});

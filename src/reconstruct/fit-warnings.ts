@@ -25,16 +25,19 @@ export function fitWarnings(plan: ReconstructionPlan, summary: TargetSummary): s
 }
 
 function likelyReason(plan: ReconstructionPlan, summary: TargetSummary): string {
-  const tracked = [...new Set(plan.used.map((s) => s.sigmaRel))].sort((a, b) => a - b);
-  const perProfile = Math.min(...tracked.map((sigma) => plan.used.filter((s) => s.sigmaRel === sigma).length));
+  // With realised profiles (sparse ema-pytorch updates) the widths that matter are the realised ones.
+  const width = (s: ReconstructionPlan['used'][number]): number => plan.realisedWidths?.get(s.gamma) ?? s.sigmaRel;
+  const tracked = [...new Set(plan.used.map(width))].sort((a, b) => a - b);
+  const perProfile = Math.min(...tracked.map((sigma) => plan.used.filter((s) => width(s) === sigma).length));
+  const which = plan.realisedWidths === undefined ? 'tracked' : 'realised';
   if (summary.sigmaRel < tracked[0]) {
-    return `the target is narrower than the narrowest tracked profile (sigma_rel ${formatSigma(tracked[0])}), which no blend can sharpen much`;
+    return `the target is narrower than the narrowest ${which} profile (sigma_rel ${formatSigma(tracked[0])}), which no blend can sharpen much`;
   }
   if (perProfile < FEW_SNAPSHOTS) {
     return `only ${plan.used.length} snapshot(s) up to time ${plan.time} (${perProfile} of the sparsest profile); more snapshots give finer control`;
   }
   if (summary.sigmaRel > tracked[tracked.length - 1] * 2) {
-    return `the target is much wider than the widest tracked profile (sigma_rel ${formatSigma(tracked[tracked.length - 1])}) and early snapshots are sparse`;
+    return `the target is much wider than the widest ${which} profile (sigma_rel ${formatSigma(tracked[tracked.length - 1])}) and early snapshots are sparse`;
   }
   return 'the snapshots do not cover this profile well; check the cadence with `ema-synth inspect`';
 }

@@ -5,7 +5,7 @@
 import { UsageError } from '../errors.js';
 import { checkSnapshots, solveWithBasis, type Solution } from '../phema/solve.js';
 import { powerBasis, type SnapshotBasis } from '../phema/snapshot-basis.js';
-import { realisedBasis } from '../phema/realised-profile.js';
+import { realisedBasis, realisedWidth } from '../phema/realised-profile.js';
 import { isEmaPytorchBookkeepingTensor } from '../pytorch/ema-pytorch-convention.js';
 import type { Snapshot, SnapshotSet } from '../snapshots/discover.js';
 import { matchEmaPytorch } from './match-ema-pytorch.js';
@@ -53,6 +53,8 @@ export interface ReconstructionPlan {
   readonly copiedTensors: ReadonlySet<string>;
   /** True when the snapshots' realised profiles (sparse updates) were used. */
   readonly realised: boolean;
+  /** With realised profiles: each tracked gamma's realised width at the latest snapshot used. */
+  readonly realisedWidths?: ReadonlyMap<number, number>;
 }
 
 export function planReconstruction(set: SnapshotSet, targets: readonly Target[], requestedTime?: number, convention: Convention = 'exact', options: PlanOptions = {}): ReconstructionPlan {
@@ -66,13 +68,20 @@ export function planReconstruction(set: SnapshotSet, targets: readonly Target[],
     if (nonPower !== undefined) throw new UsageError(`--match ema-pytorch reconstructs power-function targets only, not ${nonPower.label}`, 'drop --match ema-pytorch for exponential or window targets');
     const diagnostics = (used: readonly Snapshot[]): SnapshotBasis => snapshotBasis(used, time, realised ? options.updateEvery! : undefined, convention);
     const { solution } = matchEmaPytorch(set.snapshots, targets.map((t) => (t.kind === 'power' ? t.gamma : NaN)), time, diagnostics);
-    return { ...summarise(set, targets, resolved, time, set.snapshots, solution), copiedTensors, realised };
+    return { ...summarise(set, targets, resolved, time, set.snapshots, solution), copiedTensors, realised, ...widthsOf(set.snapshots, realised, options, convention) };
   }
   // Later snapshots contain weights from after the target time and must not be used.
   const used = set.snapshots.filter((s) => s.time <= time);
   checkSnapshots(used, time);
   const solution = solveWithBasis(snapshotBasis(used, time, realised ? options.updateEvery! : undefined, convention), resolved.map((t) => t.profile));
-  return { ...summarise(set, targets, resolved, time, used, solution), copiedTensors, realised };
+  return { ...summarise(set, targets, resolved, time, used, solution), copiedTensors, realised, ...widthsOf(used, realised, options, convention) };
+}
+
+function widthsOf(used: readonly Snapshot[], realised: boolean, options: PlanOptions, convention: Convention): { realisedWidths?: Map<number, number> } {
+  if (!realised) return {};
+  const latest = new Map(used.map((s) => [s.gamma, s.time]));
+  const calls = (time: number): number => (convention === 'exact' ? time - 1 : time);
+  return { realisedWidths: new Map([...latest].map(([gamma, time]) => [gamma, realisedWidth(gamma, calls(time), options.updateEvery!)])) };
 }
 
 function usesRealisedProfiles(set: SnapshotSet, updateEvery: number | undefined): boolean {
