@@ -63,7 +63,7 @@ export function buildPlotSpec(report: SweepReport, options: PlotOptions = {}): T
   if (failed.length > 0) subtitle.push(`dashed: ${failed.length} failed evaluation${failed.length === 1 ? '' : 's'}`);
 
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: {
       text: options.title ?? (byMetric ? `${metricName} against EMA length` : 'Reconstruction fit error against EMA length'),
       // One short line each: vega estimates text width without a canvas, generously, and a long

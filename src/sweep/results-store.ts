@@ -1,7 +1,8 @@
 import { mkdir, open, readFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InputFileError, OutputError } from '../errors.js';
 import { targetKey } from './sigma-rel-key.js';
+import { inputError } from '../io/input-error.js';
+import { outputError } from '../io/output-error.js';
 
 /**
  * `<out-dir>/sweep.jsonl`: one JSON line per finished target, appended (and flushed to disk) as
@@ -45,7 +46,7 @@ export async function loadSweepResults(file: string): Promise<LoadedResults> {
     bytes = await readFile(file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], warnings: [], completeBytes: 0 };
-    throw new InputFileError(`cannot read ${file}: ${(error as Error).message}`, undefined, error);
+    throw inputError(file, 'cannot read', error);
   }
   const completeBytes = bytes.lastIndexOf(0x0a) + 1;
   const warnings: string[] = [];
@@ -121,7 +122,7 @@ export class SweepResultsStore {
     try {
       await mkdir(outDir, { recursive: true });
     } catch (error) {
-      throw new OutputError(`cannot create the output folder ${outDir}: ${(error as Error).message}`, undefined, error);
+      throw outputError(outDir, 'create the output folder', error);
     }
     const loaded = await loadSweepResults(file);
     let handle: FileHandle;
@@ -130,7 +131,7 @@ export class SweepResultsStore {
       const { size } = await handle.stat();
       if (size > loaded.completeBytes) await handle.truncate(loaded.completeBytes);
     } catch (error) {
-      throw new OutputError(`cannot open ${file} for appending: ${(error as Error).message}`, undefined, error);
+      throw outputError(file, 'open the results file for appending', error);
     }
     return { store: new SweepResultsStore(file, handle), ...loaded };
   }
@@ -142,7 +143,7 @@ export class SweepResultsStore {
       await this.handle.write(line);
       await this.handle.datasync();
     } catch (error) {
-      throw new OutputError(`cannot append to ${this.file}: ${(error as Error).message}`, undefined, error);
+      throw outputError(this.file, 'append to the results file', error);
     }
   }
 
