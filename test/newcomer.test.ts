@@ -48,3 +48,23 @@ test('missing input files and folders get one error line in our words naming the
   }
   assert.equal(existsSync(join(dir, 'run')), false, 'train checks --data before creating the run folder');
 });
+
+test('a list given as separate words ("too many arguments") gets a hint with the comma-separated form', async () => {
+  const result = await runCli(['reconstruct', F32_DIR, '--sigma-rel', '0.05', '0.06', '0.07', '--dry-run']);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /too many arguments/);
+  assert.match(result.stderr, /^hint: --sigma-rel takes one comma-separated list, without spaces: --sigma-rel 0\.05,0\.06,0\.07$/m);
+  const unrelated = await runCli(['reconstruct', F32_DIR, 'extra', '--sigma-rel', '0.05', '--dry-run']);
+  assert.equal(unrelated.code, 2);
+  assert.doesNotMatch(unrelated.stderr, /hint: --sigma-rel/, 'no list hint when the stray word is not a number');
+});
+
+test('exit codes follow the README: a checkpoint without network metadata is bad input (1)', async (t) => {
+  const dir = makeTempDir(t);
+  const plain = join(F32_DIR, 'snapshot-0000065-0.050.safetensors');
+  for (const args of [['evaluate', plain, '--backend', 'cpu'], ['sample', plain, '--out', join(dir, 'grid.png'), '--backend', 'cpu']]) {
+    const result = await runCli(args);
+    assert.equal(result.code, 1, `${args[0]}: ${result.stderr}`);
+    assert.match(result.stderr, /does not say which network it holds.*\nhint: pass --config tiny/);
+  }
+});

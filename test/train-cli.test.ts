@@ -18,12 +18,12 @@ after(async () => {
 });
 
 describe('ema-synth train: refusals', () => {
-  test('refuses a non-empty run folder without --resume or --force (exit 2)', async () => {
+  test('refuses a non-empty run folder without --resume or --force (exit 1, as an existing output in reconstruct)', async () => {
     const dir = join(root, 'busy');
     await mkdir(dir);
     await writeFile(join(dir, 'notes.txt'), 'keep me');
     const result = await runCli(['train', '--data', 'builtin:shapes', '--out', dir, '--backend', 'cpu']);
-    assert.equal(result.code, 2);
+    assert.equal(result.code, 1);
     assert.match(result.stderr, /--out .*busy: the folder is not empty/);
     assert.match(result.stderr, /hint: use --resume/);
     assert.equal(await readFile(join(dir, 'notes.txt'), 'utf8'), 'keep me');
@@ -31,7 +31,7 @@ describe('ema-synth train: refusals', () => {
 
   test('--resume needs a checkpoint', async () => {
     const result = await runCli(['train', '--out', join(root, 'nothing'), '--resume', '--backend', 'cpu']);
-    assert.equal(result.code, 2);
+    assert.equal(result.code, 1);
     assert.match(result.stderr, /--resume: .*checkpoint\.safetensors does not exist/);
   });
 

@@ -4,7 +4,7 @@
  */
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UsageError } from '../errors.js';
+import { InputFileError, OutputError } from '../errors.js';
 import { CHECKPOINT_FILE } from './checkpoint.js';
 import { outputError } from '../io/output-error.js';
 
@@ -38,13 +38,15 @@ async function inspectRunDir(runDir: string, mode: { resume: boolean; force: boo
   if (mode.resume) {
     const hasCheckpoint = await stat(join(runDir, CHECKPOINT_FILE)).then(() => true, () => false);
     if (!hasCheckpoint) {
-      throw new UsageError(`--resume: ${join(runDir, CHECKPOINT_FILE)} does not exist`, 'start the run without --resume first');
+      // A missing input file, like any other (exit 1).
+      throw new InputFileError(`--resume: ${join(runDir, CHECKPOINT_FILE)} does not exist`, 'start the run without --resume first');
     }
     return entries;
   }
   if (entries !== undefined && entries.length > 0) {
     if (!mode.force) {
-      throw new UsageError(
+      // An existing output, refused as reconstruct refuses one (exit 1).
+      throw new OutputError(
         `--out ${runDir}: the folder is not empty`,
         'use --resume to continue the run in it, --force to start over (removes its snapshots, raw weights, checkpoint and logs), or another folder',
       );
