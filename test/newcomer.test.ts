@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIXTURES, makeTempDir, runCli } from './helpers/cli.js';
 
@@ -67,4 +67,78 @@ test('exit codes follow the README: a checkpoint without network metadata is bad
     assert.equal(result.code, 1, `${args[0]}: ${result.stderr}`);
     assert.match(result.stderr, /does not say which network it holds.*\nhint: pass --config tiny/);
   }
+});
+
+const QUADRATIC = `node ${join(FIXTURES, 'eval/quadratic.mjs')} {sigma_rel}`;
+
+test('sweep warns about poorly fitted targets as reconstruct does, and marks them in the table', async () => {
+  const grid = '0.02,0.04,...,0.24';
+  const swept = await runCli(['sweep', F32_DIR, '--sigma-rel', grid]);
+  assert.equal(swept.code, 0, swept.stderr);
+  const alone = await runCli(['reconstruct', F32_DIR, '--sigma-rel', grid, '--dry-run', '--json']);
+  const warnings = (text: string): string[] => text.split('\n').filter((l) => l.startsWith('warning: sigma_rel')).sort();
+  assert.ok(warnings(alone.stderr).length > 0, 'the grid includes targets reconstruct warns about');
+  assert.deepEqual(warnings(swept.stderr), warnings(alone.stderr));
+  // Every row: the fit error in percent (reconstruct's JSON keeps the fraction), "poor fit" exactly above 5%.
+  for (const target of JSON.parse(alone.stdout).targets as Array<{ sigma_rel: number; fit_error: number }>) {
+    const label = target.sigma_rel.toFixed(2);
+    const row = swept.stdout.split('\n').find((l) => l.trim().startsWith(label))!;
+    assert.ok(row.includes(`${(target.fit_error * 100).toFixed(3)}%`), `${label}: ${row}`);
+    assert.equal(/poor fit/.test(row), target.fit_error > 0.05, row);
+  }
+  assert.match(swept.stdout, /^poor fit: fit error above 5%/m);
+});
+
+test('sweep says when the best lies at the edge of the grid', async (t) => {
+  const dir = makeTempDir(t);
+  // Truth: the metric (sigma_rel - 0.11)^2 is smallest at 0.11, below this grid: best 0.12, its lower edge.
+  const edge = await runCli(['sweep', F32_DIR, '--sigma-rel', '0.12,0.14,...,0.20', '--eval-cmd', QUADRATIC, '--out-dir', join(dir, 'edge')]);
+  assert.equal(edge.code, 0, edge.stderr);
+  assert.match(edge.stdout, /^best: sigma_rel 0\.12 /m);
+  assert.match(edge.stdout, /^note: the best, sigma_rel 0\.12, lies at the lower edge of the grid: the optimum may lie below it/m);
+  const json = await runCli(['sweep', F32_DIR, '--sigma-rel', '0.12,0.14,...,0.20', '--eval-cmd', QUADRATIC, '--out-dir', join(dir, 'edge'), '--json']);
+  assert.equal(JSON.parse(json.stdout).best.at_edge, 'lower');
+  // Truth: 0.10 and 0.12 are equally far from 0.11, 0.10 comes first; both have neighbours.
+  const inside = await runCli(['sweep', F32_DIR, '--sigma-rel', '0.06,0.08,...,0.16', '--eval-cmd', QUADRATIC, '--out-dir', join(dir, 'inside'), '--json']);
+  assert.equal(JSON.parse(inside.stdout).best.at_edge, null);
+  // Truth: maximising, 0.18 (farthest from 0.11) wins, the grid's upper edge.
+  const maximized = await runCli(['sweep', F32_DIR, '--sigma-rel', '0.06,0.08,...,0.18', '--eval-cmd', QUADRATIC, '--out-dir', join(dir, 'max'), '--maximize', '--json']);
+  assert.equal(JSON.parse(maximized.stdout).best.sigma_rel, 0.18);
+  assert.equal(JSON.parse(maximized.stdout).best.at_edge, 'upper');
+});
+
+test('a sweep whose every evaluation fails exits 1 and shows each stderr tail, on stderr and in the table', async (t) => {
+  const dir = makeTempDir(t);
+  const failing = 'echo "Traceback (most recent call last):" >&2; echo "ValueError: no model at {sigma_rel}" >&2; exit 3';
+  const result = await runCli(['sweep', F32_DIR, '--sigma-rel', '0.05,0.1', '--eval-cmd', failing, '--out-dir', dir]);
+  assert.equal(result.code, 1, result.stderr);
+  for (const sigma of ['0.05', '0.1']) {
+    assert.match(result.stderr, new RegExp(`warning: sigma_rel ${sigma}: evaluation failed \\(exited with code 3\\); the end of its stderr:\\n  \\| Traceback \\(most recent call last\\):\\n  \\| ValueError: no model at ${sigma}\\n`));
+    assert.match(result.stdout, new RegExp(`failed: exited with code 3: ValueError: no model at ${sigma}\\n`));
+  }
+  assert.match(result.stderr, /^error: no evaluation succeeded: 2 of 2 targets failed/m);
+  const json = await runCli(['sweep', F32_DIR, '--sigma-rel', '0.05,0.1', '--eval-cmd', failing, '--out-dir', dir, '--json']);
+  assert.equal(json.code, 1);
+  assert.equal(JSON.parse(json.stdout).best, null, 'the JSON document is still printed whole');
+  const partly = await runCli(['sweep', F32_DIR, '--sigma-rel', '0.05,0.1', '--eval-cmd', `test {sigma_rel} = 0.1 && ${QUADRATIC}`, '--out-dir', join(dir, 'partly')]);
+  assert.equal(partly.code, 0, 'one success is a result');
+  assert.match(partly.stderr, /warning: sigma_rel 0\.05: evaluation failed \(exited with code 1\); it printed nothing on stderr/);
+});
+
+test('rerunning a finished sweep with --refine adds nothing and prints the same', async (t) => {
+  const dir = makeTempDir(t);
+  const args = ['sweep', F32_DIR, '--sigma-rel', '0.02,0.04,...,0.24', '--eval-cmd', QUADRATIC, '--out-dir', dir, '--refine', '6'];
+  const first = await runCli(args);
+  assert.equal(first.code, 0, first.stderr);
+  const lines = readFileSync(join(dir, 'sweep.jsonl'), 'utf8').split('\n').filter(Boolean);
+  assert.equal(lines.filter((l) => JSON.parse(l).phase === 'refine').length, 6);
+  const second = await runCli(args);
+  assert.equal(second.code, 0, second.stderr);
+  assert.equal(second.stdout, first.stdout);
+  assert.equal(readFileSync(join(dir, 'sweep.jsonl'), 'utf8').split('\n').filter(Boolean).length, lines.length, 'nothing evaluated again');
+  // Asking for more refinement continues from the recorded steps: at most two more (fewer once converged).
+  const more = await runCli([...args.slice(0, -1), '8']);
+  assert.equal(more.code, 0, more.stderr);
+  const added = readFileSync(join(dir, 'sweep.jsonl'), 'utf8').split('\n').filter(Boolean).length - lines.length;
+  assert.ok(added >= 1 && added <= 2, `added ${added}`);
 });

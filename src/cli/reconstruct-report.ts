@@ -4,8 +4,8 @@
  */
 import { basename } from 'node:path';
 import type { ReconstructionPlan } from '../reconstruct/plan.js';
-import { formatSigma } from '../reconstruct/fit-warnings.js';
-import { formatPercent, renderTable } from './format.js';
+import { formatFitPercent, formatSigmaColumn } from '../reconstruct/report-text.js';
+import { renderTable } from './format.js';
 
 export interface ReconstructReport {
   readonly snapshot_dir: string;
@@ -50,12 +50,13 @@ export function collectReconstructReport(dir: string, plan: ReconstructionPlan, 
 }
 
 export function renderReconstructTable(report: ReconstructReport): string {
-  const rows = report.targets.map((t) => [
-    formatSigma(t.sigma_rel),
+  const sigmas = formatSigmaColumn(report.targets.map((t) => t.sigma_rel));
+  const rows = report.targets.map((t, i) => [
+    sigmas[i],
     t.gamma.toFixed(3),
     String(t.time),
     String(t.snapshots_used),
-    formatPercent(t.fit_error, 3),
+    formatFitPercent(t.fit_error),
     t.sum_abs_coefficients.toFixed(2),
     t.output === null ? '-' : basename(t.output),
   ]);

@@ -1,4 +1,5 @@
 import type { TopLevelSpec } from 'vega-lite';
+import { LARGE_FIT_ERROR } from '../reconstruct/fit-warnings.js';
 import { formatGamma, formatMetric, formatSigmaRel, type SweepReport } from './report.js';
 
 /**
@@ -20,6 +21,7 @@ export interface PlotOptions {
 const INK = '#1f3b73';
 const BEST = '#d62728';
 const FAILED = '#8c8c8c';
+const POOR = '#e07b00';
 export const PLOT_FONT = 'DejaVu Sans, Helvetica, Arial, sans-serif';
 
 export function buildPlotSpec(report: SweepReport, options: PlotOptions = {}): TopLevelSpec {
@@ -31,18 +33,21 @@ export function buildPlotSpec(report: SweepReport, options: PlotOptions = {}): T
     .filter((t) => t.status === 'ok' && (byMetric ? t.metric !== null : t.fit_error !== null))
     .map((t) => ({
       sigma_rel: t.sigma_rel,
-      value: (byMetric ? t.metric : t.fit_error) as number,
+      // Fit errors in percent, as in the table.
+      value: (byMetric ? t.metric : t.fit_error! * 100) as number,
+      poor: t.poor_fit,
       best: isBest(t.sigma_rel, t.time),
       phase: t.phase === 'refine' ? 'refinement' : 'grid',
     }));
   const logScale = !byMetric && measured.length > 0 && measured.every((p) => p.value > 0);
   const failed = report.targets.filter((t) => t.status === 'failed').map((t) => ({ sigma_rel: t.sigma_rel }));
   const best = measured.filter((p) => p.best);
+  const poor = measured.filter((p) => p.poor);
 
   const metricName = options.metricName ?? 'metric';
   const yTitle = byMetric
     ? `${metricName} (${report.maximize ? 'higher' : 'lower'} is better)`
-    : `fit error${logScale ? ' (log scale)' : ''}`;
+    : `fit error in %${logScale ? ' (log scale)' : ''}`;
   const x = {
     field: 'sigma_rel', type: 'quantitative', title: 'EMA length σ_rel',
     scale: { zero: false, nice: true, padding: 12, ...around([...measured, ...failed].map((p) => p.sigma_rel)) },
@@ -60,6 +65,10 @@ export function buildPlotSpec(report: SweepReport, options: PlotOptions = {}): T
     subtitle.push(`best σ_rel = ${formatSigmaRel(report.best.sigma_rel)} (γ = ${formatGamma(report.best.gamma)}), ` +
       `${metricName} = ${formatMetric(report.best.metric)}`);
   }
+  if (report.best !== null && byMetric && report.best.at_edge !== null) {
+    subtitle.push(`best at the grid's ${report.best.at_edge} edge: the optimum may lie ${report.best.at_edge === 'lower' ? 'below' : 'above'} it`);
+  }
+  if (poor.length > 0) subtitle.push(`orange squares: poor fit (fit error > ${LARGE_FIT_ERROR * 100}%)`);
   if (failed.length > 0) subtitle.push(`dashed: ${failed.length} failed evaluation${failed.length === 1 ? '' : 's'}`);
 
   return {
@@ -107,6 +116,11 @@ export function buildPlotSpec(report: SweepReport, options: PlotOptions = {}): T
             legend: measured.some((p) => p.phase === 'refinement') ? { orient: 'bottom', direction: 'horizontal' } : null,
           },
         },
+      },
+      {
+        data: { values: poor },
+        mark: { type: 'point', shape: 'square', size: 150, filled: false, color: POOR, strokeWidth: 2, opacity: 1 },
+        encoding: { x, y },
       },
       {
         data: { values: best },

@@ -1,6 +1,8 @@
 import type { SweepRecord } from './results-store.js';
 import { latestByTarget } from './results-store.js';
 import { roundSigmaRel } from './sigma-rel-key.js';
+import { isPoorFit, POOR_FIT_NOTE } from '../reconstruct/fit-warnings.js';
+import { formatFitPercent, formatSigmaColumn } from '../reconstruct/report-text.js';
 
 /**
  * The sweep's result: collectSweepReport() builds the data, renderSweepTable() and
@@ -10,6 +12,8 @@ import { roundSigmaRel } from './sigma-rel-key.js';
 /** A target as reported: its latest record, with the phase always stated. */
 export interface SweepTarget extends Omit<SweepRecord, 'phase'> {
   readonly phase: 'grid' | 'refine';
+  /** Fit error above 5%: the checkpoint is not the EMA asked for (reconstruct warns for it). */
+  readonly poor_fit: boolean;
 }
 
 export interface SweepBest {
@@ -18,6 +22,12 @@ export interface SweepBest {
   readonly time: number;
   readonly metric: number;
   readonly checkpoint: string | null;
+  readonly poor_fit: boolean;
+  /**
+   * 'lower' or 'upper' when the best is the narrowest or widest target evaluated successfully: the
+   * optimum may lie outside the grid. null when it has evaluated neighbours on both sides.
+   */
+  readonly at_edge: 'lower' | 'upper' | null;
 }
 
 export interface SweepReport {
@@ -41,17 +51,29 @@ export function collectSweepReport(records: readonly SweepRecord[], options: { m
       status: r.status,
       reason: r.reason,
       phase: r.phase ?? 'grid',
+      poor_fit: isPoorFit(r.fit_error),
       ...(r.status === 'failed' && r.stderr_tail ? { stderr_tail: r.stderr_tail } : {}),
     }))
     .sort((p, q) => p.sigma_rel - q.sigma_rel || p.time - q.time);
-  let best: SweepBest | null = null;
+  let winner: SweepTarget | undefined;
   for (const t of targets) {
     if (t.status !== 'ok' || t.metric === null) continue;
-    if (best === null || (maximize ? t.metric > best.metric : t.metric < best.metric)) {
-      best = { sigma_rel: t.sigma_rel, gamma: t.gamma, time: t.time, metric: t.metric, checkpoint: t.checkpoint };
-    }
+    if (winner === undefined || (maximize ? t.metric > winner.metric! : t.metric < winner.metric!)) winner = t;
   }
+  const best: SweepBest | null = winner === undefined ? null : {
+    sigma_rel: winner.sigma_rel, gamma: winner.gamma, time: winner.time, metric: winner.metric!, checkpoint: winner.checkpoint,
+    poor_fit: winner.poor_fit, at_edge: edgeOf(winner, targets),
+  };
   return { targets, best, maximize };
+}
+
+/** Whether the best is the outermost of the successfully evaluated targets at its time. */
+function edgeOf(best: SweepTarget, targets: readonly SweepTarget[]): 'lower' | 'upper' | null {
+  const evaluated = targets.filter((t) => t.time === best.time && t.status === 'ok' && t.metric !== null).map((t) => t.sigma_rel);
+  if (evaluated.length < 2) return null;
+  if (best.sigma_rel <= Math.min(...evaluated)) return 'lower';
+  if (best.sigma_rel >= Math.max(...evaluated)) return 'upper';
+  return null;
 }
 
 /** Exactly one JSON document; `extra` fields (e.g. pass statistics) are added at the top level. */
@@ -69,7 +91,8 @@ export function useColor(stream: { readonly isTTY?: boolean }, env: Readonly<Rec
 
 export const formatSigmaRel = (x: number): string => String(roundSigmaRel(x));
 export const formatGamma = (g: number): string => (!Number.isFinite(g) ? '-' : g >= 1000 ? g.toFixed(0) : g.toPrecision(4));
-export const formatFitError = (e: number | null): string => (e === null ? '-' : e.toExponential(2));
+/** Fit errors in percent, as in every human-readable output (JSON keeps the fraction). */
+export const formatFitError = (e: number | null): string => (e === null ? '-' : formatFitPercent(e));
 /** Six significant digits, enough to tell neighbouring targets apart without float noise. */
 export const formatMetric = (m: number | null): string => (m === null ? '-' : String(Number(m.toPrecision(6))));
 
@@ -84,20 +107,23 @@ export function renderSweepTable(report: SweepReport, options: { color?: boolean
   const showTime = new Set(report.targets.map((t) => t.time)).size > 1;
   const showPhase = report.targets.some((t) => t.phase === 'refine');
   const anyMetric = report.targets.some((t) => t.metric !== null);
+  const anyPoor = report.targets.some((t) => t.poor_fit);
+  const sigmas = formatSigmaColumn(report.targets.map((t) => t.sigma_rel), report.targets.filter((t) => t.phase === 'grid').map((t) => t.sigma_rel));
 
   const header = ['', 'sigma_rel', 'gamma', ...(showTime ? ['time'] : []), 'fit error',
-    ...(anyMetric ? ['metric'] : []), ...(showPhase ? ['step'] : []), 'status'];
+    ...(anyPoor ? ['warning'] : []), ...(anyMetric ? ['metric'] : []), ...(showPhase ? ['step'] : []), 'status'];
   const isBest = (t: SweepTarget): boolean =>
     report.best !== null && t.sigma_rel === report.best.sigma_rel && t.time === report.best.time;
-  const rows = report.targets.map((t) => [
+  const rows = report.targets.map((t, i) => [
     isBest(t) ? '*' : '',
-    formatSigmaRel(t.sigma_rel),
+    sigmas[i],
     formatGamma(t.gamma),
     ...(showTime ? [String(t.time)] : []),
     formatFitError(t.fit_error),
+    ...(anyPoor ? [t.poor_fit ? 'poor fit' : ''] : []),
     ...(anyMetric ? [formatMetric(t.metric)] : []),
     ...(showPhase ? [t.phase] : []),
-    t.status === 'ok' ? 'ok' : `failed: ${t.reason ?? 'unknown reason'}`,
+    t.status === 'ok' ? 'ok' : `failed: ${failureText(t)}`,
   ]);
   // The status column is last and left unpadded, so long failure reasons do not widen the table.
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
@@ -120,6 +146,35 @@ export function renderSweepTable(report: SweepReport, options: { color?: boolean
   } else if (anyMetric || failed > 0) {
     out.push('best: none (no evaluation succeeded)');
   }
+  if (report.best !== null) out.push(...bestNotes(report.best, report.targets));
   if (failed > 0) out.push(`${failed} of ${report.targets.length} targets failed`);
+  if (anyPoor) out.push(POOR_FIT_NOTE);
   return `${out.join('\n').replace(/\n+$/, '')}\n`;
+}
+
+/** The reason and the last line its command wrote on stderr (the warnings show a few more). */
+function failureText(t: SweepTarget): string {
+  const reason = t.reason ?? 'unknown reason';
+  const last = t.stderr_tail?.trimEnd().split('\n').pop()?.trim();
+  if (!last) return reason;
+  return `${reason}: ${last.length > 100 ? `${last.slice(0, 99)}…` : last}`;
+}
+
+/** What the best row alone does not say: it lies at the grid's edge, or it fits poorly. */
+function bestNotes(best: SweepBest, targets: readonly SweepTarget[]): string[] {
+  const label = `sigma_rel ${formatSigmaRel(best.sigma_rel)}`;
+  const fit = targets.find((t) => t.sigma_rel === best.sigma_rel && t.time === best.time)?.fit_error ?? null;
+  const notes: string[] = [];
+  if (best.at_edge !== null) {
+    const side = best.at_edge === 'lower' ? 'narrowest' : 'widest';
+    const beyond = best.at_edge === 'lower' ? 'below' : 'above';
+    notes.push(best.poor_fit
+      ? `note: the best, ${label}, is the ${side} EMA evaluated and already fits poorly (fit error ${formatFitError(fit)}): ` +
+        `the optimum may lie ${beyond} it, where these snapshots fit worse still; tracking a ${best.at_edge === 'lower' ? 'narrower' : 'wider'} profile during training would reach it`
+      : `note: the best, ${label}, lies at the ${best.at_edge} edge of the grid: the optimum may lie ${beyond} it; ` +
+        'extend the grid (`ema-synth inspect` shows which sigma_rel the snapshots fit well)');
+  } else if (best.poor_fit) {
+    notes.push(`note: the best, ${label}, fits poorly (fit error ${formatFitError(fit)}): its metric is that of a different average than the EMA asked for`);
+  }
+  return notes;
 }

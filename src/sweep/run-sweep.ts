@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { sigmaRelToGamma } from '../phema/profile.js';
 import { defaultOutputName } from '../reconstruct/output-metadata.js';
+import { fitWarnings } from '../reconstruct/fit-warnings.js';
 import { planReconstruction, type TargetSummary } from '../reconstruct/plan.js';
 import type { Target } from '../reconstruct/targets.js';
 import { checkOutputs, passBytes, writeReconstructions } from '../reconstruct/write-reconstructions.js';
@@ -56,16 +57,25 @@ export async function runSweep(settings: SweepSettings, evaluator: Evaluator | u
   if (sparse !== undefined) emit({ type: 'note', message: sparse });
   const gridPlan = planReconstruction(set, settings.targets, settings.time, settings.convention);
   const time = gridPlan.time;
+  // The same warnings as reconstruct's: a poorly fitted target's metric is that of another average.
+  for (const summary of gridPlan.summaries) for (const message of fitWarnings(gridPlan, summary)) emit({ type: 'note', message });
   const opened = settings.outDir === undefined ? undefined : await SweepResultsStore.open(settings.outDir);
   for (const message of opened?.warnings ?? []) emit({ type: 'note', message });
   const context: SweepContext = { settings, set, time, evaluator, store: opened?.store, records: [...(opened?.records ?? [])], passes: [], signal: hooks.signal, emit };
   try {
     await runTargets(context, settings.targets, 'grid');
-    for (let step = 1; step <= settings.refine; step++) {
+    // A rerun continues the refinement where it stopped: steps already recorded count (failed ones
+    // are retried, as grid targets are), so rerunning a finished sweep adds nothing.
+    const earlier = recordsAt(context).filter((r) => r.phase === 'refine');
+    const retry = earlier.filter((r) => r.status !== 'ok').map((r) => ({ sigmaRel: r.sigma_rel, gamma: sigmaRelToGamma(r.sigma_rel), givenAs: 'sigma_rel' as const }));
+    if (retry.length > 0) await runTargets(context, retry, 'refine');
+    for (let step = earlier.length + 1; step <= settings.refine; step++) {
       const points = recordsAt(context).map((r) => ({ sigmaRel: r.sigma_rel, metric: r.status === 'ok' ? r.metric ?? undefined : undefined }));
       const proposal = nextRefinementPoint(points, { maximize: settings.maximize });
       if (proposal === undefined) break; // converged: nothing left worth evaluating
       emit({ type: 'refine', step, sigmaRel: proposal.sigmaRel, method: proposal.method });
+      const refinePlan = planReconstruction(set, [{ sigmaRel: proposal.sigmaRel, gamma: sigmaRelToGamma(proposal.sigmaRel), givenAs: 'sigma_rel' }], time, settings.convention);
+      for (const message of fitWarnings(refinePlan, refinePlan.summaries[0])) emit({ type: 'note', message });
       await runTargets(context, [{ sigmaRel: proposal.sigmaRel, gamma: sigmaRelToGamma(proposal.sigmaRel), givenAs: 'sigma_rel' }], 'refine');
     }
   } finally {
