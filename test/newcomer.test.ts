@@ -4,8 +4,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import jpeg from 'jpeg-js';
+import pngjs from 'pngjs';
+import { layoutGrid } from '../src/train/image-grid.js';
 import { FIXTURES, makeTempDir, runCli } from './helpers/cli.js';
 
 const F32_DIR = join(FIXTURES, 'snapshots-f32');
@@ -141,4 +144,52 @@ test('rerunning a finished sweep with --refine adds nothing and prints the same'
   assert.equal(more.code, 0, more.stderr);
   const added = readFileSync(join(dir, 'sweep.jsonl'), 'utf8').split('\n').filter(Boolean).length - lines.length;
   assert.ok(added >= 1 && added <= 2, `added ${added}`);
+});
+
+test('outputs get the format their extension names, or are refused with the supported extensions', async (t) => {
+  const dir = makeTempDir(t);
+  const refusals: Array<[string[], RegExp, RegExp]> = [
+    [['reconstruct', F32_DIR, '--sigma-rel', '0.08', '--out', join(dir, 'model.pt')], /--out .*model\.pt: ema-synth does not write \.pt checkpoints/, /^hint: supported extensions: \.safetensors$/m],
+    [['reconstruct', F32_DIR, '--sigma-rel', '0.08', '--out', join(dir, 'model')], /--out .*model: the file name has no extension to tell the checkpoint format/, /^hint: supported extensions: \.safetensors$/m],
+    [['convert', join(FIXTURES, 'pytorch/deep.pt'), join(dir, 'out.pth')], /out\.pth: ema-synth does not write \.pth checkpoints/, /^hint: supported extensions: \.safetensors$/m],
+    [['sample', TRAIN_SNAPSHOT, '--out', join(dir, 'grid.gif')], /--out .*grid\.gif: ema-synth does not write \.gif images/, /^hint: supported extensions: \.png, \.jpg, \.jpeg$/m],
+  ];
+  for (const [args, message, hint] of refusals) {
+    const result = await runCli(args);
+    assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
+    assertOneErrorLine(result.stderr, message, args[0]);
+    assert.match(result.stderr, hint);
+  }
+  assert.deepEqual(readdirSync(dir), [], 'nothing written');
+  const upper = await runCli(['reconstruct', F32_DIR, '--sigma-rel', '0.08', '--out', join(dir, 'MODEL.SafeTensors')]);
+  assert.equal(upper.code, 0, upper.stderr);
+});
+
+test('sample writes a JPEG for .jpg and a PNG for .png: the same grid, with gaps between tiles', async (t) => {
+  const dir = makeTempDir(t);
+  const args = ['sample', TRAIN_SNAPSHOT, '--count', '4', '--steps', '2', '--backend', 'cpu'];
+  const png = await runCli([...args, '--out', join(dir, 'grid.png')]);
+  assert.equal(png.code, 0, png.stderr);
+  const jpg = await runCli([...args, '--out', join(dir, 'grid.jpg')]);
+  assert.equal(jpg.code, 0, jpg.stderr);
+  const pngBytes = readFileSync(join(dir, 'grid.png'));
+  const jpgBytes = readFileSync(join(dir, 'grid.jpg'));
+  assert.deepEqual([...pngBytes.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], 'PNG signature');
+  assert.deepEqual([...jpgBytes.subarray(0, 3)], [0xff, 0xd8, 0xff], 'JPEG start-of-image marker');
+  const a = pngjs.PNG.sync.read(pngBytes);
+  const b = jpeg.decode(jpgBytes, { useTArray: true });
+  // Truth: 4 tiles of 8 px scaled 16x (256 px / (2 columns x 8 px)) = 128 px, 16 px gaps: 2 x 128 + 3 x 16 = 304.
+  assert.equal(a.width, 304);
+  assert.deepEqual([b.width, b.height], [a.width, a.height]);
+  let diff = 0;
+  for (let i = 0; i < a.data.length; i++) diff = Math.max(diff, Math.abs(a.data[i] - b.data[i]));
+  assert.ok(diff < 64, `JPEG close to the PNG (largest difference ${diff})`);
+});
+
+test('the image grid puts a white gap between tiles and around them', () => {
+  // Two 1x1 black images (data value -1), scale 2, gap 1: width 1 + 2 + 1 + 2 + 1 = 7, height 1 + 2 + 1 = 4.
+  const grid = layoutGrid(new Float32Array([-1, -1]), 2, 1, 1, 2, 1);
+  assert.deepEqual([grid.width, grid.height], [7, 4]);
+  const row = (y: number): string => Array.from({ length: grid.width }, (_, x) => (grid.rgba[(y * grid.width + x) * 4] === 255 ? 'w' : 'k')).join('');
+  assert.deepEqual([0, 1, 2, 3].map(row), ['wwwwwww', 'wkkwkkw', 'wkkwkkw', 'wwwwwww']);
 });
