@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import jpeg from 'jpeg-js';
 import pngjs from 'pngjs';
 import { layoutGrid } from '../src/train/image-grid.js';
+import { sigmaRelToGamma } from '../src/phema/profile.js';
+import { describeSparseUpdates } from '../src/pytorch/ema-pytorch-sparse.js';
 import { FIXTURES, makeTempDir, runCli } from './helpers/cli.js';
 
 const F32_DIR = join(FIXTURES, 'snapshots-f32');
@@ -192,4 +194,19 @@ test('the image grid puts a white gap between tiles and around them', () => {
   assert.deepEqual([grid.width, grid.height], [7, 4]);
   const row = (y: number): string => Array.from({ length: grid.width }, (_, x) => (grid.rgba[(y * grid.width + x) * 4] === 255 ? 'w' : 'k')).join('');
   assert.deepEqual([0, 1, 2, 3].map(row), ['wwwwwww', 'wkkwkkw', 'wkkwkkw', 'wwwwwww']);
+});
+
+test('the ema-pytorch sparse-update warning gives no meaningless figures for runs too short to have any', async () => {
+  const gammas = [sigmaRelToGamma(0.05), sigmaRelToGamma(0.2)];
+  // Truth: with update_every 100, steps 1..6 hold one update (step 1: a copy of the weights).
+  const short = describeSparseUpdates([2, 4, 6], gammas, 100).warning!;
+  assert.match(short, /a run of 6 steps would have updated its EMAs only once \(at step 1, a copy of the weights\)/);
+  assert.doesNotMatch(short, /-> 0\.000|0%/);
+  // Truth: steps 1..950 with update_every 100 update at 1, 101, ..., 901: 10 updates, enough for figures.
+  assert.match(describeSparseUpdates([950], gammas, 100).warning!, /sigma_rel 0\.050 -> /);
+  assert.match(describeSparseUpdates([900], gammas, 100).warning!, /only 9 times/);
+  // The README's fixture example states --update-every 1: then no warning at all.
+  const example = await runCli(['reconstruct', join(FIXTURES, 'pytorch/ema-pytorch'), '--profiles', '0.05,0.2', '--sigma-rel', '0.1', '--match', 'ema-pytorch', '--update-every', '1', '--dry-run']);
+  assert.equal(example.code, 0, example.stderr);
+  assert.doesNotMatch(example.stderr, /update_every/);
 });
