@@ -5,13 +5,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import jpeg from 'jpeg-js';
 import pngjs from 'pngjs';
 import { layoutGrid } from '../src/train/image-grid.js';
 import { sigmaRelToGamma } from '../src/phema/profile.js';
 import { describeSparseUpdates } from '../src/pytorch/ema-pytorch-sparse.js';
-import { FIXTURES, makeTempDir, runCli } from './helpers/cli.js';
+import { FIXTURES, makeTempDir, REPO_DIR, runCli } from './helpers/cli.js';
 
 const F32_DIR = join(FIXTURES, 'snapshots-f32');
 const TRAIN_SNAPSHOT = join(FIXTURES, 'train-run/snapshots/network-snapshot-0000008-0.100.safetensors');
@@ -209,4 +209,27 @@ test('the ema-pytorch sparse-update warning gives no meaningless figures for run
   const example = await runCli(['reconstruct', join(FIXTURES, 'pytorch/ema-pytorch'), '--profiles', '0.05,0.2', '--sigma-rel', '0.1', '--match', 'ema-pytorch', '--update-every', '1', '--dry-run']);
   assert.equal(example.code, 0, example.stderr);
   assert.doesNotMatch(example.stderr, /update_every/);
+});
+
+test('train names the snapshot folder without a doubled slash when --out ends in one', async (t) => {
+  const dir = makeTempDir(t);
+  const result = await runCli(['train', '--data', 'builtin:shapes', '--out', `${join(dir, 'run')}/`, '--batch', '4', '--duration', '4', '--backend', 'cpu']);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, new RegExp(`^snapshots +\\d+ files in ${join(dir, 'run', 'snapshots').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
+  assert.doesNotMatch(result.stdout, /\/\//);
+});
+
+test('the fixture READMEs link only to files inside the repository', () => {
+  for (const readme of ['train-run/README.md', 'pytorch/README.md']) {
+    const path = join(FIXTURES, readme);
+    const text = readFileSync(path, 'utf8');
+    for (const [, target] of text.matchAll(/\]\(([^)#\s]+)\)/g)) {
+      if (/^https?:/.test(target)) continue;
+      assert.ok(existsSync(join(dirname(path), target)), `${readme} links to ${target}, which is not in the repository`);
+    }
+    // A bare mention of a document (not a link) must name one that exists at the repository's top or in docs/.
+    for (const [name] of text.matchAll(/\b[A-Z]+\.md\b/g)) {
+      assert.ok(existsSync(join(REPO_DIR, name)) || existsSync(join(REPO_DIR, 'docs', name)), `${readme} mentions ${name}`);
+    }
+  }
 });

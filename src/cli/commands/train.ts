@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { join } from 'node:path';
 import { InterruptedError } from '../../errors.js';
 import type { CliIo } from '../io.js';
 
@@ -101,7 +102,7 @@ export function trainCommand(io: CliIo): Command {
           `run folder   ${summary.runDir}\n` +
           `backend      ${summary.backend}${summary.workers > 0 ? ` (+${summary.workers} worker thread${summary.workers > 1 ? 's' : ''})` : ''}\n` +
           `trained      ${summary.curNimg} of ${summary.config.durationImages} images (batch ${summary.config.batch})\n` +
-          `snapshots    ${summary.snapshotFiles} files in ${summary.runDir}/snapshots\n` +
+          `snapshots    ${summary.snapshotFiles} files in ${join(summary.runDir, 'snapshots')}\n` +
           `last loss    ${summary.lastLoss === undefined ? '-' : summary.lastLoss.toPrecision(6)}\n`,
         );
       }
