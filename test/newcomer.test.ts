@@ -100,9 +100,15 @@ test('sweep says when the best lies at the edge of the grid', async (t) => {
   const edge = await runCli(['sweep', F32_DIR, '--sigma-rel', '0.12,0.14,...,0.20', '--eval-cmd', QUADRATIC, '--out-dir', join(dir, 'edge')]);
   assert.equal(edge.code, 0, edge.stderr);
   assert.match(edge.stdout, /^best: sigma_rel 0\.12 /m);
-  assert.match(edge.stdout, /^note: the best, sigma_rel 0\.12, lies at the lower edge of the grid: the optimum may lie below it/m);
+  // Truth: the fixture tracks sigma_rel 0.10, so the next step below the grid fits exactly.
+  assert.match(edge.stdout, /^note: the best, sigma_rel 0\.12, lies at the lower edge of the grid: the optimum may lie below it; extend the grid: sigma_rel 0\.1 still fits well \(fit error 0\.000%\)$/m);
   const json = await runCli(['sweep', F32_DIR, '--sigma-rel', '0.12,0.14,...,0.20', '--eval-cmd', QUADRATIC, '--out-dir', join(dir, 'edge'), '--json']);
   assert.equal(JSON.parse(json.stdout).best.at_edge, 'lower');
+  // Truth: with its optimum at 0.01, the train-run fixture's best is 0.04, and one step below, 0.03,
+  // fits those snapshots poorly (10.090%, as `inspect` reports): the note says the grid cannot go further.
+  const train = await runCli(['sweep', join(FIXTURES, 'train-run/snapshots'), '--sigma-rel', '0.04,0.05,...,0.08', '--eval-cmd', `${QUADRATIC} 0.01`, '--out-dir', join(dir, 'train')]);
+  assert.equal(train.code, 0, train.stderr);
+  assert.match(train.stdout, /^note: the best, sigma_rel 0\.04, lies at the lower edge of the grid: the optimum may lie below it; but these snapshots cannot go much further: sigma_rel 0\.03 would fit poorly \(fit error 10\.090%\)/m);
   // Truth: 0.10 and 0.12 are equally far from 0.11, 0.10 comes first; both have neighbours.
   const inside = await runCli(['sweep', F32_DIR, '--sigma-rel', '0.06,0.08,...,0.16', '--eval-cmd', QUADRATIC, '--out-dir', join(dir, 'inside'), '--json']);
   assert.equal(JSON.parse(inside.stdout).best.at_edge, null);

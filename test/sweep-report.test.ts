@@ -22,7 +22,7 @@ test('collects one target per sigma_rel, sorted, with the lowest metric as best'
   // Truth: 0 is the smallest metric written above.
   assert.deepEqual(report.best, {
     sigma_rel: 0.11, gamma: 1 / 0.11000000000000001, time: 1000, metric: 0, checkpoint: 'out/ema-0.11000000000000001.safetensors',
-    poor_fit: false, at_edge: null,
+    poor_fit: false, at_edge: null, beyond_edge: null,
   });
   assert.equal(collectSweepReport(records, { maximize: true }).best?.sigma_rel, 0.05);
 });
@@ -45,7 +45,7 @@ test('the JSON document has a targets array and a best object with the issue fie
   for (const field of ['sigma_rel', 'gamma', 'time', 'fit_error', 'metric', 'checkpoint', 'status']) {
     assert.ok(field in json.targets[0], `targets[].${field}`);
   }
-  assert.deepEqual(Object.keys(json.best).sort(), ['at_edge', 'checkpoint', 'gamma', 'metric', 'poor_fit', 'sigma_rel', 'time']);
+  assert.deepEqual(Object.keys(json.best).sort(), ['at_edge', 'beyond_edge', 'checkpoint', 'gamma', 'metric', 'poor_fit', 'sigma_rel', 'time']);
   assert.equal(json.targets[1].reason, 'exited with code 3');
   assert.equal(json.targets[1].stderr_tail, 'CUDA out of memory');
   assert.equal(json.targets[1].metric, null);

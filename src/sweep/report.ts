@@ -1,6 +1,7 @@
 import type { SweepRecord } from './results-store.js';
 import { latestByTarget } from './results-store.js';
 import { roundSigmaRel } from './sigma-rel-key.js';
+import { MAX_SIGMA_REL } from '../phema/profile.js';
 import { isPoorFit, POOR_FIT_NOTE } from '../reconstruct/fit-warnings.js';
 import { formatFitPercent, formatSigmaColumn } from '../reconstruct/report-text.js';
 
@@ -28,6 +29,11 @@ export interface SweepBest {
    * optimum may lie outside the grid. null when it has evaluated neighbours on both sides.
    */
   readonly at_edge: 'lower' | 'upper' | null;
+  /**
+   * With at_edge: the next grid step beyond the edge and its fit error, which says whether
+   * extending the grid there can help (null when that step leaves (0, 0.2887) or is not known).
+   */
+  readonly beyond_edge: { readonly sigma_rel: number; readonly fit_error: number } | null;
 }
 
 export interface SweepReport {
@@ -38,7 +44,13 @@ export interface SweepReport {
   readonly maximize: boolean;
 }
 
-export function collectSweepReport(records: readonly SweepRecord[], options: { maximize?: boolean } = {}): SweepReport {
+export interface ReportOptions {
+  readonly maximize?: boolean;
+  /** Fit error of a target outside the grid at `time`, to say what lies beyond the grid's edge. */
+  readonly fitErrorAt?: (sigmaRel: number, time: number) => number | undefined;
+}
+
+export function collectSweepReport(records: readonly SweepRecord[], options: ReportOptions = {}): SweepReport {
   const maximize = options.maximize ?? false;
   const targets: SweepTarget[] = [...latestByTarget(records).values()]
     .map((r) => ({
@@ -60,11 +72,24 @@ export function collectSweepReport(records: readonly SweepRecord[], options: { m
     if (t.status !== 'ok' || t.metric === null) continue;
     if (winner === undefined || (maximize ? t.metric > winner.metric! : t.metric < winner.metric!)) winner = t;
   }
+  const atEdge = winner === undefined ? null : edgeOf(winner, targets);
   const best: SweepBest | null = winner === undefined ? null : {
     sigma_rel: winner.sigma_rel, gamma: winner.gamma, time: winner.time, metric: winner.metric!, checkpoint: winner.checkpoint,
-    poor_fit: winner.poor_fit, at_edge: edgeOf(winner, targets),
+    poor_fit: winner.poor_fit, at_edge: atEdge, beyond_edge: atEdge === null ? null : beyondEdge(winner, atEdge, targets, options.fitErrorAt),
   };
   return { targets, best, maximize };
+}
+
+/** One grid step (the spacing to the edge's neighbour) beyond the edge, with its fit error. */
+function beyondEdge(best: SweepTarget, edge: 'lower' | 'upper', targets: readonly SweepTarget[],
+  fitErrorAt: ReportOptions['fitErrorAt']): SweepBest['beyond_edge'] {
+  if (fitErrorAt === undefined) return null;
+  const others = targets.filter((t) => t.time === best.time && t.sigma_rel !== best.sigma_rel).map((t) => t.sigma_rel);
+  const neighbour = edge === 'lower' ? Math.min(...others) : Math.max(...others);
+  const sigmaRel = roundSigmaRel(2 * best.sigma_rel - neighbour);
+  if (!(sigmaRel > 0 && sigmaRel < MAX_SIGMA_REL)) return null;
+  const fitError = fitErrorAt(sigmaRel, best.time);
+  return fitError === undefined ? null : { sigma_rel: sigmaRel, fit_error: fitError };
 }
 
 /** Whether the best is the outermost of the successfully evaluated targets at its time. */
@@ -168,11 +193,15 @@ function bestNotes(best: SweepBest, targets: readonly SweepTarget[]): string[] {
   if (best.at_edge !== null) {
     const side = best.at_edge === 'lower' ? 'narrowest' : 'widest';
     const beyond = best.at_edge === 'lower' ? 'below' : 'above';
+    const next = best.beyond_edge;
+    const reach = `tracking a ${best.at_edge === 'lower' ? 'narrower' : 'wider'} profile during training would reach it`;
     notes.push(best.poor_fit
       ? `note: the best, ${label}, is the ${side} EMA evaluated and already fits poorly (fit error ${formatFitError(fit)}): ` +
-        `the optimum may lie ${beyond} it, where these snapshots fit worse still; tracking a ${best.at_edge === 'lower' ? 'narrower' : 'wider'} profile during training would reach it`
+        `the optimum may lie ${beyond} it, where these snapshots fit worse still; ${reach}`
       : `note: the best, ${label}, lies at the ${best.at_edge} edge of the grid: the optimum may lie ${beyond} it; ` +
-        'extend the grid (`ema-synth inspect` shows which sigma_rel the snapshots fit well)');
+        (next === null ? 'extend the grid (`ema-synth inspect` shows which sigma_rel the snapshots fit well)'
+          : isPoorFit(next.fit_error) ? `but these snapshots cannot go much further: sigma_rel ${formatSigmaRel(next.sigma_rel)} would fit poorly (fit error ${formatFitError(next.fit_error)}); ${reach}`
+          : `extend the grid: sigma_rel ${formatSigmaRel(next.sigma_rel)} still fits well (fit error ${formatFitError(next.fit_error)})`));
   } else if (best.poor_fit) {
     notes.push(`note: the best, ${label}, fits poorly (fit error ${formatFitError(fit)}): its metric is that of a different average than the EMA asked for`);
   }

@@ -81,7 +81,10 @@ export async function runSweep(settings: SweepSettings, evaluator: Evaluator | u
   } finally {
     await opened?.store.close();
   }
-  const finalReport = collectSweepReport(recordsAt(context), { maximize: settings.maximize });
+  const finalReport = collectSweepReport(recordsAt(context), {
+    maximize: settings.maximize,
+    fitErrorAt: (sigmaRel, at) => planReconstruction(set, [{ sigmaRel, gamma: sigmaRelToGamma(sigmaRel), givenAs: 'sigma_rel' }], at, settings.convention).summaries[0].fitError,
+  });
   const removed = checkpointsToRemove(finalReport, settings.keep);
   await Promise.all(removed.map((path) => rm(path, { force: true })));
   const report = removed.length === 0 ? finalReport : {
