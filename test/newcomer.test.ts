@@ -239,3 +239,15 @@ test('the fixture READMEs link only to files inside the repository', () => {
     }
   }
 });
+
+test('a --plot into a missing folder is refused before any work; an --out-dir is created', async (t) => {
+  const dir = makeTempDir(t);
+  const outDir = join(dir, 'new', 'sweep');
+  const refused = await runCli(['sweep', F32_DIR, '--sigma-rel', '0.05,0.1', '--eval-cmd', QUADRATIC, '--out-dir', outDir, '--plot', join(dir, 'absent', 'curve.svg')]);
+  assert.equal(refused.code, 1);
+  assertOneErrorLine(refused.stderr, /absent\/curve\.svg: cannot write into its folder: the folder does not exist/, 'plot');
+  assert.equal(existsSync(outDir), false, 'nothing evaluated or written');
+  const created = await runCli(['sweep', F32_DIR, '--sigma-rel', '0.05,0.1', '--eval-cmd', QUADRATIC, '--out-dir', outDir, '--plot', join(outDir, 'curve.svg')]);
+  assert.equal(created.code, 0, created.stderr);
+  assert.ok(existsSync(join(outDir, 'curve.svg')));
+});

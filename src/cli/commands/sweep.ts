@@ -9,6 +9,7 @@ import type { KeepPolicy } from '../../sweep/keep-policy.js';
 import { plotFormatOf } from '../../sweep/plot.js';
 import { formatSigmaRel, renderSweepJson, renderSweepTable, useColor, type SweepReport } from '../../sweep/report.js';
 import { lastLines } from '../../sweep/output-tail.js';
+import { checkOutputAvailable } from '../../io/atomic-output.js';
 import { requireOutDir, runSweep, type Evaluator } from '../../sweep/run-sweep.js';
 import type { Evaluation, SweepSettings } from '../../sweep/sweep-settings.js';
 import { renderSweepChart } from '../../sweep/terminal-chart.js';
@@ -47,7 +48,12 @@ export function sweepCommand(io: CliIo): Command {
   return addSnapshotOptions(command)
     .action(async (dir: string, flags: SweepFlags) => {
       const settings = checkSweepFlags(dir, flags);
-      if (flags.plot !== undefined) plotFormatOf(flags.plot);
+      const ownsPlot = flags.plot !== undefined && settings.outDir !== undefined && isInside(settings.outDir, flags.plot);
+      if (flags.plot !== undefined) {
+        plotFormatOf(flags.plot);
+        // Refused before any work, like every other output; a plot inside --out-dir is the sweep's own.
+        if (!ownsPlot) await checkOutputAvailable(flags.plot, flags.force ?? false);
+      }
       const evaluator = await makeEvaluator(settings);
       const progress = sweepProgress(io, { quiet: flags.json ?? false });
       const interrupts = catchInterrupts();
@@ -61,7 +67,6 @@ export function sweepCommand(io: CliIo): Command {
       reportFailures(io, outcome.report);
       if (flags.plot !== undefined) {
         const { writeSweepPlot } = await import('../../sweep/plot.js');
-        const ownsPlot = settings.outDir !== undefined && isInside(settings.outDir, flags.plot);
         await writeSweepPlot(outcome.report, flags.plot, { force: flags.force || ownsPlot, metricName: settings.evaluation.kind === 'builtin' ? 'validation loss' : undefined });
       }
       if (flags.json) {
