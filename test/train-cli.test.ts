@@ -73,9 +73,10 @@ describe('ema-synth sample and evaluate on the committed run', () => {
     const result = await runCli(['sample', FIXTURE, '--out', out, '--count', '4', '--steps', '2', '--scale', '3', '--backend', 'cpu']);
     assert.equal(result.code, 0, result.stderr);
     const png = pngjs.PNG.sync.read(await readFile(out));
-    assert.equal(png.width, 2 * 8 * 3); // 2 columns of 8x8 images, 3x
-    assert.equal(png.height, 2 * 8 * 3);
-    assert.match(result.stdout, /wrote .*grid\.png \(4 images, 48x48 px/);
+    // 2 columns of 8x8 images, 3x: tiles of 24 px, with 3 px gaps (an eighth of a tile) between and around.
+    assert.equal(png.width, 2 * 8 * 3 + 3 * 3);
+    assert.equal(png.height, 2 * 8 * 3 + 3 * 3);
+    assert.match(result.stdout, /wrote .*grid\.png \(4 images, 57x57 px/);
     const again = await runCli(['sample', FIXTURE, '--out', out, '--count', '4', '--backend', 'cpu']);
     assert.equal(again.code, 1);
     assert.match(again.stderr, /already exists/);
