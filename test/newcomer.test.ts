@@ -11,6 +11,8 @@ import pngjs from 'pngjs';
 import { layoutGrid } from '../src/train/image-grid.js';
 import { sigmaRelToGamma } from '../src/phema/profile.js';
 import { describeSparseUpdates } from '../src/pytorch/ema-pytorch-sparse.js';
+import { beyondEdge, edgeOf } from '../src/sweep/grid-edge.js';
+import type { SweepTarget } from '../src/sweep/report.js';
 import { FIXTURES, makeTempDir, REPO_DIR, runCli } from './helpers/cli.js';
 
 const F32_DIR = join(FIXTURES, 'snapshots-f32');
@@ -250,4 +252,23 @@ test('a --plot into a missing folder is refused before any work; an --out-dir is
   const created = await runCli(['sweep', F32_DIR, '--sigma-rel', '0.05,0.1', '--eval-cmd', QUADRATIC, '--out-dir', outDir, '--plot', join(outDir, 'curve.svg')]);
   assert.equal(created.code, 0, created.stderr);
   assert.ok(existsSync(join(outDir, 'curve.svg')));
+});
+
+test('the grid edge counts successful evaluations only, and one step beyond is the spacing to the inner neighbour', () => {
+  const target = (sigmaRel: number, status: 'ok' | 'failed', metric: number | null): SweepTarget => ({
+    sigma_rel: sigmaRel, gamma: 1, time: 100, fit_error: 0.01, metric, checkpoint: null, status, reason: null, phase: 'grid', poor_fit: false,
+  });
+  const targets = [target(0.02, 'failed', null), target(0.05, 'ok', 1), target(0.08, 'ok', 2), target(0.11, 'ok', 3)];
+  assert.equal(edgeOf(targets[1], targets), 'lower', 'a failed target below does not count as evaluated');
+  assert.equal(edgeOf(targets[2], targets), null);
+  assert.equal(edgeOf(targets[3], targets), 'upper');
+  const asked: number[] = [];
+  const fitErrorAt = (sigmaRel: number): number => { asked.push(sigmaRel); return 0.5; };
+  // Truth: 0.05 - (0.08 - 0.05) = 0.02; 0.11 + (0.11 - 0.08) = 0.14.
+  assert.deepEqual(beyondEdge(targets[1], 'lower', targets, fitErrorAt), { sigma_rel: 0.02, fit_error: 0.5 });
+  assert.deepEqual(beyondEdge(targets[3], 'upper', targets, fitErrorAt), { sigma_rel: 0.14, fit_error: 0.5 });
+  assert.deepEqual(asked, [0.02, 0.14]);
+  // Truth: 0.25 + 0.05 = 0.30 is beyond the widest possible profile (0.2887): nothing to report.
+  const wide = [target(0.2, 'ok', 2), target(0.25, 'ok', 1)];
+  assert.equal(beyondEdge(wide[1], 'upper', wide, fitErrorAt), null);
 });

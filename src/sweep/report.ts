@@ -1,7 +1,7 @@
 import type { SweepRecord } from './results-store.js';
 import { latestByTarget } from './results-store.js';
 import { roundSigmaRel } from './sigma-rel-key.js';
-import { MAX_SIGMA_REL } from '../phema/profile.js';
+import { beyondEdge, edgeOf } from './grid-edge.js';
 import { isPoorFit, POOR_FIT_NOTE } from '../reconstruct/fit-warnings.js';
 import { formatFitPercent, formatSigmaColumn } from '../reconstruct/report-text.js';
 
@@ -78,27 +78,6 @@ export function collectSweepReport(records: readonly SweepRecord[], options: Rep
     poor_fit: winner.poor_fit, at_edge: atEdge, beyond_edge: atEdge === null ? null : beyondEdge(winner, atEdge, targets, options.fitErrorAt),
   };
   return { targets, best, maximize };
-}
-
-/** One grid step (the spacing to the edge's neighbour) beyond the edge, with its fit error. */
-function beyondEdge(best: SweepTarget, edge: 'lower' | 'upper', targets: readonly SweepTarget[],
-  fitErrorAt: ReportOptions['fitErrorAt']): SweepBest['beyond_edge'] {
-  if (fitErrorAt === undefined) return null;
-  const others = targets.filter((t) => t.time === best.time && t.sigma_rel !== best.sigma_rel).map((t) => t.sigma_rel);
-  const neighbour = edge === 'lower' ? Math.min(...others) : Math.max(...others);
-  const sigmaRel = roundSigmaRel(2 * best.sigma_rel - neighbour);
-  if (!(sigmaRel > 0 && sigmaRel < MAX_SIGMA_REL)) return null;
-  const fitError = fitErrorAt(sigmaRel, best.time);
-  return fitError === undefined ? null : { sigma_rel: sigmaRel, fit_error: fitError };
-}
-
-/** Whether the best is the outermost of the successfully evaluated targets at its time. */
-function edgeOf(best: SweepTarget, targets: readonly SweepTarget[]): 'lower' | 'upper' | null {
-  const evaluated = targets.filter((t) => t.time === best.time && t.status === 'ok' && t.metric !== null).map((t) => t.sigma_rel);
-  if (evaluated.length < 2) return null;
-  if (best.sigma_rel <= Math.min(...evaluated)) return 'lower';
-  if (best.sigma_rel >= Math.max(...evaluated)) return 'upper';
-  return null;
 }
 
 /** Exactly one JSON document; `extra` fields (e.g. pass statistics) are added at the top level. */
