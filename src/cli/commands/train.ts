@@ -17,7 +17,7 @@ export function trainCommand(io: CliIo): Command {
     .description('train the EDM2 magnitude-preserving UNet and write post-hoc EMA snapshots')
     .requiredOption('--out <run-dir>', 'run folder: snapshots/, raw/, checkpoint.safetensors, log.jsonl, config.json')
     .option('--data <folder|builtin:NAME>', 'a folder of same-size PNG/JPEG images, or builtin:shapes / builtin:shapes-gray')
-    .option('--config <name>', 'run preset: tiny (8x8, 46 k parameters, about 0.05-0.1 s per step of 8 on wasm) or small16 (16x16, 0.4 M parameters, about 0.7 s per step of 32 on wasm)')
+    .option('--config <name>', 'run preset: tiny (8x8, 46 k parameters, about 0.05 s per step of 8 on wasm, 0.2-0.35 s on cpu) or small16 (16x16, 0.4 M parameters, about 0.7 s per step of 32 on wasm)')
     .option('--resolution <R>', 'image side (area-downsamples a folder; default: the images\' size, 8 or 16 for builtin)')
     .option('--batch <B>', 'images per step (tiny 8, small16 32)')
     .option('--duration <images>', 'training length in images, e.g. 8192, 8Ki, 2Mi')
