@@ -43,6 +43,13 @@ export class NumericalError extends EmaSynthError {
   }
 }
 
+/** Every evaluation of a sweep failed, so there is no result (exit 1). */
+export class EvaluationError extends EmaSynthError {
+  constructor(message: string, hint?: string) {
+    super(message, { exitCode: 1, hint });
+  }
+}
+
 /** The run was stopped by a signal; exit code 128 + signal number. */
 export class InterruptedError extends EmaSynthError {
   constructor(signal: 'SIGINT' | 'SIGTERM') {

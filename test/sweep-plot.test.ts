@@ -60,9 +60,9 @@ test('failed targets are dashed vertical rules, one each', async () => {
 test('without metrics the figure shows fit error on a log axis labelled by decades', async () => {
   const fitOnly = collectSweepReport([0.02, 0.1, 0.2].map((s) => record(s, { metric: null })));
   const labels = texts(await renderSweepSvg(fitOnly));
-  assert.ok(labels.includes('fit error (log scale)'));
-  // Truth: fit errors 1.8e-6 .. 4.0e-4, so decades 1e-6 .. 1e-3.
-  assert.deepEqual(labels.filter((t) => /^1e-\d$/.test(t)), ['1e-6', '1e-5', '1e-4', '1e-3']);
+  assert.ok(labels.includes('fit error in % (log scale)'));
+  // Truth: fit errors 1.8e-6 .. 4.0e-4, i.e. 1.8e-4% .. 0.04%, so decades 1e-4 .. 1e-1 (%).
+  assert.deepEqual(labels.filter((t) => /^1e-\d$/.test(t)), ['1e-4', '1e-3', '1e-2', '1e-1']);
 });
 
 test('PNG output is the SVG rasterised at twice its size, with the red best ring drawn', async () => {

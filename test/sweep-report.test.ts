@@ -20,7 +20,10 @@ test('collects one target per sigma_rel, sorted, with the lowest metric as best'
   const report = collectSweepReport(records);
   assert.deepEqual(report.targets.map((t) => t.sigma_rel), [0.05, 0.08, 0.11, 0.117, 0.14]);
   // Truth: 0 is the smallest metric written above.
-  assert.deepEqual(report.best, { sigma_rel: 0.11, gamma: 1 / 0.11000000000000001, time: 1000, metric: 0, checkpoint: 'out/ema-0.11000000000000001.safetensors' });
+  assert.deepEqual(report.best, {
+    sigma_rel: 0.11, gamma: 1 / 0.11000000000000001, time: 1000, metric: 0, checkpoint: 'out/ema-0.11000000000000001.safetensors',
+    poor_fit: false, at_edge: null, beyond_edge: null,
+  });
   assert.equal(collectSweepReport(records, { maximize: true }).best?.sigma_rel, 0.05);
 });
 
@@ -42,7 +45,7 @@ test('the JSON document has a targets array and a best object with the issue fie
   for (const field of ['sigma_rel', 'gamma', 'time', 'fit_error', 'metric', 'checkpoint', 'status']) {
     assert.ok(field in json.targets[0], `targets[].${field}`);
   }
-  assert.deepEqual(Object.keys(json.best).sort(), ['checkpoint', 'gamma', 'metric', 'sigma_rel', 'time']);
+  assert.deepEqual(Object.keys(json.best).sort(), ['at_edge', 'beyond_edge', 'checkpoint', 'gamma', 'metric', 'poor_fit', 'sigma_rel', 'time']);
   assert.equal(json.targets[1].reason, 'exited with code 3');
   assert.equal(json.targets[1].stderr_tail, 'CUDA out of memory');
   assert.equal(json.targets[1].metric, null);
@@ -54,8 +57,9 @@ test('the table marks the best row, shows failures with their reason and summari
   assert.match(lines[0], /^\s+sigma_rel\s+gamma\s+fit error\s+metric\s+step\s+status$/);
   const best = lines.filter((l) => l.startsWith('*'));
   assert.equal(best.length, 1);
-  assert.match(best[0], /^\*\s+0\.11\s+9\.091\s+1\.10e-3\s+0\s+grid\s+ok$/);
-  assert.match(table, /0\.08 .* failed: exited with code 3\n/);
+  // Fit error 0.0011 in percent, as in reconstruct's and inspect's tables.
+  assert.match(best[0], /^\*\s+0\.11\s+9\.091\s+0\.110%\s+0\s+grid\s+ok$/);
+  assert.match(table, /0\.08 .* failed: exited with code 3: CUDA out of memory\n/);
   assert.match(table, /0\.117 .* 0\.000049\s+refine\s+ok\n/);
   assert.match(table, /best: sigma_rel 0\.11 \(gamma 9\.091\), metric 0 \(lower is better\): out\/ema-0\.11000000000000001\.safetensors\n/);
   assert.match(table, /1 of 5 targets failed\n$/);
@@ -65,7 +69,8 @@ test('the table marks the best row, shows failures with their reason and summari
 test('a fit-error-only sweep shows no metric column and no best line', () => {
   const table = renderSweepTable(collectSweepReport([record(0.05, { metric: null }), record(0.1, { metric: null })]));
   assert.doesNotMatch(table, /metric|best/);
-  assert.match(table.split('\n')[1], /^\s+0\.05\s+20\.00\s+5\.00e-4\s+ok$/);
+  assert.match(table.split('\n')[1], /^\s+0\.05\s+20\.00\s+0\.050%\s+ok$/);
+  assert.match(table.split('\n')[2], /^\s+0\.10\s+10\.00\s+0\.100%\s+ok$/, 'sigma_rel aligned to the grid\'s decimals');
 });
 
 test('colour only on a terminal without NO_COLOR, and only when asked', () => {

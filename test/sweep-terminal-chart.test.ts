@@ -45,10 +45,10 @@ test('failed targets are crossed on the x axis and counted in the legend', () =>
 
 test('without metrics it charts the fit error on a log scale, labelled by decades', () => {
   const chart = renderSweepChart(collectSweepReport([0.02, 0.08, 0.14, 0.2].map((s) => record(s, { metric: null }))));
-  assert.match(chart.split('\n')[0], /fit error \(log scale\) against sigma_rel/);
-  // Truth: the fit errors span 1.8e-6 .. 4.0e-4, so the whole decades inside are 1e-5 and 1e-4.
+  assert.match(chart.split('\n')[0], /fit error in % \(log scale\) against sigma_rel/);
+  // Truth: the fit errors span 1.8e-6 .. 4.0e-4, i.e. 1.8e-4% .. 0.04%, so the whole decades inside are 1e-3 and 1e-2 (%).
   const yLabels = chart.split('\n').map((l) => /^\s*(\S+) ┤/.exec(l)?.[1]).filter((l) => l !== undefined);
-  assert.deepEqual(yLabels, ['1e-4', '1e-5']);
+  assert.deepEqual(yLabels, ['0.01', '0.001']);
   assert.doesNotMatch(chart, /★/);
 });
 

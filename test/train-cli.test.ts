@@ -18,12 +18,12 @@ after(async () => {
 });
 
 describe('ema-synth train: refusals', () => {
-  test('refuses a non-empty run folder without --resume or --force (exit 2)', async () => {
+  test('refuses a non-empty run folder without --resume or --force (exit 1, as an existing output in reconstruct)', async () => {
     const dir = join(root, 'busy');
     await mkdir(dir);
     await writeFile(join(dir, 'notes.txt'), 'keep me');
     const result = await runCli(['train', '--data', 'builtin:shapes', '--out', dir, '--backend', 'cpu']);
-    assert.equal(result.code, 2);
+    assert.equal(result.code, 1);
     assert.match(result.stderr, /--out .*busy: the folder is not empty/);
     assert.match(result.stderr, /hint: use --resume/);
     assert.equal(await readFile(join(dir, 'notes.txt'), 'utf8'), 'keep me');
@@ -31,7 +31,7 @@ describe('ema-synth train: refusals', () => {
 
   test('--resume needs a checkpoint', async () => {
     const result = await runCli(['train', '--out', join(root, 'nothing'), '--resume', '--backend', 'cpu']);
-    assert.equal(result.code, 2);
+    assert.equal(result.code, 1);
     assert.match(result.stderr, /--resume: .*checkpoint\.safetensors does not exist/);
   });
 
@@ -73,9 +73,10 @@ describe('ema-synth sample and evaluate on the committed run', () => {
     const result = await runCli(['sample', FIXTURE, '--out', out, '--count', '4', '--steps', '2', '--scale', '3', '--backend', 'cpu']);
     assert.equal(result.code, 0, result.stderr);
     const png = pngjs.PNG.sync.read(await readFile(out));
-    assert.equal(png.width, 2 * 8 * 3); // 2 columns of 8x8 images, 3x
-    assert.equal(png.height, 2 * 8 * 3);
-    assert.match(result.stdout, /wrote .*grid\.png \(4 images, 48x48 px/);
+    // 2 columns of 8x8 images, 3x: tiles of 24 px, with 3 px gaps (an eighth of a tile) between and around.
+    assert.equal(png.width, 2 * 8 * 3 + 3 * 3);
+    assert.equal(png.height, 2 * 8 * 3 + 3 * 3);
+    assert.match(result.stdout, /wrote .*grid\.png \(4 images, 57x57 px/);
     const again = await runCli(['sample', FIXTURE, '--out', out, '--count', '4', '--backend', 'cpu']);
     assert.equal(again.code, 1);
     assert.match(again.stderr, /already exists/);

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { EmaSynthError } from '../errors.js';
 import { processIo, type CliIo } from './io.js';
 import { commandFactories } from './commands/index.js';
+import { excessArgumentsHint } from './usage-hints.js';
 
 /** Builds the program; each subcommand lives in its own file under ./commands. */
 export function buildProgram(io: CliIo): Command {
@@ -40,6 +41,8 @@ export async function run(argv: string[], io: CliIo = processIo()): Promise<numb
     if (error instanceof CommanderError) {
       // Help and version output are not failures; commander already printed its message.
       if (error.exitCode === 0) return 0;
+      const hint = error.code === 'commander.excessArguments' ? excessArgumentsHint(argv) : undefined;
+      if (hint !== undefined) io.stderr.write(`hint: ${hint}\n`);
       return 2;
     }
     if (error instanceof EmaSynthError) {

@@ -4,8 +4,8 @@
  */
 import { basename } from 'node:path';
 import type { ReconstructionPlan } from '../reconstruct/plan.js';
-import { formatSigma } from '../reconstruct/fit-warnings.js';
-import { formatPercent, renderTable } from './format.js';
+import { formatFitPercent, formatSigma, formatSigmaColumn } from '../reconstruct/report-text.js';
+import { renderTable } from './format.js';
 
 export interface ReconstructReport {
   readonly snapshot_dir: string;
@@ -67,12 +67,13 @@ export function collectReconstructReport(dir: string, plan: ReconstructionPlan, 
 export function renderReconstructTable(report: ReconstructReport): string {
   const unit = report.time_unit ? ` (${report.time_unit}s)` : '';
   const tail = (t: ReconstructReport['targets'][number]): string[] => [
-    String(t.time), String(t.snapshots_used), formatPercent(t.fit_error, 3), t.sum_abs_coefficients.toFixed(2), t.output === null ? '-' : basename(t.output),
+    String(t.time), String(t.snapshots_used), formatFitPercent(t.fit_error), t.sum_abs_coefficients.toFixed(2), t.output === null ? '-' : basename(t.output),
   ];
   const headers = [`time${unit}`, 'snapshots', 'fit error', 'sum|coef|', 'output'];
   const note = report.snapshot_profiles === 'realised' ? 'fit with the snapshots\' realised profiles (--update-every)\n' : '';
   if (report.targets.every((t) => t.kind === 'power')) {
-    const rows = report.targets.map((t) => [formatSigma(t.sigma_rel!), t.gamma!.toFixed(3), ...tail(t)]);
+    const sigmas = formatSigmaColumn(report.targets.map((t) => t.sigma_rel!));
+    const rows = report.targets.map((t, i) => [sigmas[i], t.gamma!.toFixed(3), ...tail(t)]);
     return renderTable(['sigma_rel', 'gamma', ...headers], rows) + note;
   }
   // Several kinds: name each target as given, with its equivalent width (std of tau / t) to compare them.

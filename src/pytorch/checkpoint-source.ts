@@ -11,6 +11,7 @@ import { selectStateDict } from './state-dict.js';
 import { torchStateDictHost, type TensorRef } from './torch-globals.js';
 import { gatherStrided, isContiguous, storageSpan } from './strided-view.js';
 import { ZipArchive, type ZipEntry } from './zip-archive.js';
+import { inputError } from '../io/input-error.js';
 
 export interface PytorchCheckpointOptions {
   /** Nested dict holding the state dict (`ema`, `state_dict`, or a dotted path). */
@@ -90,7 +91,7 @@ async function checkMagic(path: string): Promise<void> {
       await handle.close();
     }
   } catch (error) {
-    throw new InputFileError(`cannot read ${path}: ${(error as Error).message}`, undefined, error);
+    throw inputError(path, 'cannot read', error);
   }
   if (length >= 4 && head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) return;
   const isPickle = length >= 2 && head[0] === 0x80 && head[1] >= 2 && head[1] <= 5;

@@ -76,7 +76,15 @@ export function describeSparseUpdates(
     return { nominalSigmaRel: gammaToSigmaRel(gamma), realisedSigmaRel: last > 0 ? realisedSigmaRel(weights) : NaN, earlyWeight: early };
   });
   let warning: string | undefined;
-  if (updateEvery > 1 && last > 0) {
+  const updates = last > 0 ? Math.floor((last - 1) / updateEvery) + 1 : 0;
+  if (updateEvery > 1 && last > 0 && updates < MIN_UPDATES_FOR_FIGURES) {
+    // Too few updates for a profile to speak of: realised sigma_rel would read 0.000, which says
+    // nothing. State what such a run would have done instead.
+    warning =
+      `ema-pytorch does not correct beta when it updates only every update_every steps (default 100; the files do not record it); ` +
+      `with update_every=${updateEvery} a run of ${last} steps would have updated its EMAs only ${updates === 1 ? 'once (at step 1, a copy of the weights)' : `${updates} times`}, ` +
+      `so its snapshots would hold nothing like the nominal profiles, and reconstructions assuming them would be meaningless unless training used update_every=1`;
+  } else if (updateEvery > 1 && last > 0) {
     const pairs = profiles.map((p) => `${p.nominalSigmaRel.toFixed(3)} -> ${p.realisedSigmaRel.toFixed(3)}`).join(', ');
     const early = profiles.map((p) => `${(100 * p.earlyWeight).toFixed(0)}%`).join(', ');
     warning =
@@ -90,6 +98,9 @@ export function describeSparseUpdates(
   }
   return { checkpointEvery, updateEvery, profiles, warning };
 }
+
+/** Below this many EMA updates the realised profiles are a handful of copies: no figures are given. */
+const MIN_UPDATES_FOR_FIGURES = 10;
 
 function gcd(a: number, b: number): number {
   while (b !== 0) [a, b] = [b, a % b];

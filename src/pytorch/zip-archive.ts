@@ -6,6 +6,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { InputFileError } from '../errors.js';
 import { readCentralDirectory, type ZipEntry } from './zip-central-directory.js';
+import { inputError } from '../io/input-error.js';
 
 export type { ZipEntry };
 
@@ -30,7 +31,7 @@ export class ZipArchive {
     try {
       handle = await open(path, 'r');
     } catch (error) {
-      throw new InputFileError(`cannot open ${path}: ${(error as Error).message}`, undefined, error);
+      throw inputError(path, 'cannot open', error);
     }
     try {
       const fileSize = (await handle.stat()).size;
@@ -106,7 +107,7 @@ export class ZipArchive {
     // Reopened lazily after close() (sources may be pooled); one shared promise avoids double opens.
     this.handle ??= open(this.path, 'r').catch((error: unknown) => {
       this.handle = undefined;
-      throw new InputFileError(`cannot reopen ${this.path}: ${(error as Error).message}`, undefined, error);
+      throw inputError(this.path, 'cannot reopen', error);
     });
     const handle = await this.handle;
     let done = 0;

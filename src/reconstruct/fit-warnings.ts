@@ -3,9 +3,18 @@
  * do not trust a poor reconstruction silently (MATH.md "Diagnostics").
  */
 import type { ReconstructionPlan, TargetSummary } from './plan.js';
+import { formatSigma } from './report-text.js';
 
 /** Fit errors above this are worth a warning (5% relative L2 distance between profiles). */
 export const LARGE_FIT_ERROR = 0.05;
+/** Whether a fit error is large enough to warn about; tables mark such rows "poor fit". */
+export function isPoorFit(fitError: number | null): boolean {
+  return fitError !== null && fitError > LARGE_FIT_ERROR;
+}
+
+/** Told once under each table that marks rows "poor fit". */
+export const POOR_FIT_NOTE = `poor fit: fit error above ${LARGE_FIT_ERROR * 100}%: the snapshots cannot represent that EMA well, so the result is a different average`;
+
 /** Coefficient mass above this amplifies fp16 rounding in the snapshots noticeably. */
 export const LARGE_COEFFICIENT_SUM = 10;
 /** Fewer snapshots than this per tracked profile leave little to fit with. */
@@ -40,8 +49,4 @@ function likelyReason(plan: ReconstructionPlan, summary: TargetSummary): string 
     return `the target is much wider than the widest ${which} profile (sigma_rel ${formatSigma(tracked[tracked.length - 1])}) and early snapshots are sparse`;
   }
   return 'the snapshots do not cover this profile well; check the cadence with `ema-synth inspect`';
-}
-
-export function formatSigma(value: number): string {
-  return Number(value.toPrecision(6)).toString();
 }

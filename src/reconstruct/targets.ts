@@ -39,7 +39,8 @@ export function parseTargets(options: TargetFlags): Target[] {
   if (options.sigmaRel !== undefined) {
     targets.push(...parseList('--sigma-rel', options.sigmaRel).map((sigmaRel) => {
       if (!(sigmaRel > 0 && sigmaRel < MAX_SIGMA_REL)) {
-        throw new UsageError(`--sigma-rel ${sigmaRel} is outside (0, ${MAX_SIGMA_REL.toFixed(6)}): a power-function EMA cannot be that wide`,
+        const why = sigmaRel > 0 ? 'a power-function EMA cannot be that wide' : 'an EMA length must be positive';
+        throw new UsageError(`--sigma-rel ${sigmaRel} is outside (0, ${MAX_SIGMA_REL.toFixed(6)}): ${why}`,
           'sigma_rel is the EMA length relative to training time; the paper uses 0.05 to 0.25');
       }
       return { kind: 'power', sigmaRel, gamma: sigmaRelToGamma(sigmaRel), givenAs: 'sigma_rel' } as const;

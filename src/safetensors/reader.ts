@@ -2,6 +2,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { InputFileError } from '../errors.js';
 import type { TensorSource } from '../tensors/tensor-source.js';
 import { parseHeaderJson, readHeaderLength, type SafetensorsTensor } from './header.js';
+import { describeReadError } from '../io/input-error.js';
 
 const TRUNCATED_HINT = 'if a training job is still writing this file, wait for it to finish (or use --skip-invalid)';
 
@@ -122,7 +123,7 @@ async function openReadOnly(path: string): Promise<FileHandle> {
   try {
     handle = await open(path, 'r');
   } catch (error) {
-    throw new InputFileError(`${path}: cannot open for reading (${describeError(error)})`, undefined, error);
+    throw new InputFileError(`${path}: cannot open for reading (${describeReadError(error)})`, undefined, error);
   }
   const stat = await handle.stat();
   if (!stat.isFile()) {
@@ -140,7 +141,7 @@ async function readFully(handle: FileHandle, target: Uint8Array, position: numbe
     try {
       ({ bytesRead } = await handle.read(target, done, length - done, position + done));
     } catch (error) {
-      throw new InputFileError(`${path}: read failed for ${what} (${describeError(error)})`, undefined, error);
+      throw new InputFileError(`${path}: read failed for ${what} (${describeReadError(error)})`, undefined, error);
     }
     if (bytesRead === 0) {
       throw new InputFileError(`${path}: the file ended after ${position + done} bytes while reading ${what}: it looks truncated`, TRUNCATED_HINT);
@@ -149,10 +150,3 @@ async function readFully(handle: FileHandle, target: Uint8Array, position: numbe
   }
 }
 
-function describeError(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ENOENT') return 'no such file';
-  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
-  if (code === 'EISDIR') return 'is a directory';
-  return error instanceof Error ? error.message : String(error);
-}

@@ -11,6 +11,7 @@ import { checkSameLayout } from './layout-check.js';
 import { isPytorchFileName, isSnapshotFileName, openTensorFile } from './open-tensor-file.js';
 import { describePytorchSnapshot, type PytorchProfileOptions } from './pytorch-profile.js';
 import { describeSnapshot, type SnapshotProfile } from './snapshot-profile.js';
+import { inputError } from '../io/input-error.js';
 
 export interface Snapshot extends SnapshotProfile {
   readonly path: string;
@@ -87,9 +88,7 @@ async function listSnapshotFiles(dir: string): Promise<string[]> {
   try {
     entries = await readdir(dir);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such folder' : code === 'ENOTDIR' ? 'not a folder' : code === 'EACCES' ? 'permission denied' : String(error);
-    throw new InputFileError(`${dir}: cannot list snapshots (${why})`);
+    throw inputError(dir, 'cannot list snapshots', error, { kind: 'folder' });
   }
   return entries.filter(isSnapshotFileName).sort();
 }

@@ -1,5 +1,7 @@
 import type { TopLevelSpec } from 'vega-lite';
-import { axisValue, formatGamma, formatMetric, formatSigmaRel, type SweepReport } from './report.js';
+import { LARGE_FIT_ERROR } from '../reconstruct/fit-warnings.js';
+import { formatGamma, formatMetric, formatSigmaRel, type SweepReport } from './report.js';
+import { axisLabel, axisName, axisValue } from './sweep-axis.js';
 
 /**
  * The `--plot` figure as a Vega-Lite specification (pure data, no rendering): metric against
@@ -20,30 +22,34 @@ export interface PlotOptions {
 const INK = '#1f3b73';
 const BEST = '#d62728';
 const FAILED = '#8c8c8c';
+const POOR = '#e07b00';
 export const PLOT_FONT = 'DejaVu Sans, Helvetica, Arial, sans-serif';
 
 export function buildPlotSpec(report: SweepReport, options: PlotOptions = {}): TopLevelSpec {
   // A failed target means evaluation was asked for: the figure is about the metric even if none came.
   const byMetric = report.targets.some((t) => (t.status === 'ok' && t.metric !== null) || t.status === 'failed');
-  const isBest = (sigmaRel: number, time: number): boolean =>
-    byMetric && report.best !== null && axisValue(report.best) === sigmaRel && report.best.time === time;
+  const isBest = (value: number, time: number): boolean =>
+    byMetric && report.best !== null && axisValue(report.best) === value && report.best.time === time;
   const measured = report.targets
     .filter((t) => t.status === 'ok' && (byMetric ? t.metric !== null : t.fit_error !== null))
     .map((t) => ({
       // The x field keeps its name for every kind: it holds the swept number (report.axis says which).
       sigma_rel: axisValue(t),
-      value: (byMetric ? t.metric : t.fit_error) as number,
-      best: isBest(t.sigma_rel, t.time),
+      // Fit errors in percent, as in the table.
+      value: (byMetric ? t.metric : t.fit_error! * 100) as number,
+      poor: t.poor_fit,
+      best: isBest(axisValue(t), t.time),
       phase: t.phase === 'refine' ? 'refinement' : 'grid',
     }));
   const logScale = !byMetric && measured.length > 0 && measured.every((p) => p.value > 0);
   const failed = report.targets.filter((t) => t.status === 'failed').map((t) => ({ sigma_rel: axisValue(t) }));
   const best = measured.filter((p) => p.best);
+  const poor = measured.filter((p) => p.poor);
 
   const metricName = options.metricName ?? 'metric';
   const yTitle = byMetric
     ? `${metricName} (${report.maximize ? 'higher' : 'lower'} is better)`
-    : `fit error${logScale ? ' (log scale)' : ''}`;
+    : `fit error in %${logScale ? ' (log scale)' : ''}`;
   const x = {
     field: 'sigma_rel', type: 'quantitative', title: report.axis === 'sigma_rel' ? 'EMA length σ_rel' : report.axis,
     scale: { zero: false, nice: true, padding: 12, ...around([...measured, ...failed].map((p) => p.sigma_rel)) },
@@ -58,13 +64,17 @@ export function buildPlotSpec(report: SweepReport, options: PlotOptions = {}): T
 
   const subtitle: string[] = [];
   if (report.best !== null && byMetric) {
-    subtitle.push(`best ${report.axis === 'sigma_rel' ? `σ_rel = ${formatSigmaRel(report.best.sigma_rel)} (γ = ${formatGamma(report.best.gamma)})` : `${report.axis} = ${formatSigmaRel(axisValue(report.best))}`}, ` +
+    subtitle.push(`best ${report.axis === 'sigma_rel' ? `σ_rel = ${formatSigmaRel(report.best.sigma_rel)} (γ = ${formatGamma(report.best.gamma)})` : axisLabel(report.axis, axisValue(report.best))}, ` +
       `${metricName} = ${formatMetric(report.best.metric)}`);
   }
+  if (report.best !== null && byMetric && report.best.at_edge !== null) {
+    subtitle.push(`best at the grid's ${report.best.at_edge} edge: the optimum may lie ${report.best.at_edge === 'lower' ? 'below' : 'above'} it`);
+  }
+  if (poor.length > 0) subtitle.push(`orange squares: poor fit (fit error > ${LARGE_FIT_ERROR * 100}%)`);
   if (failed.length > 0) subtitle.push(`dashed: ${failed.length} failed evaluation${failed.length === 1 ? '' : 's'}`);
 
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: {
       text: options.title ?? (byMetric ? `${metricName} against ${lengthName(report.axis)}` : `Reconstruction fit error against ${lengthName(report.axis)}`),
       // One short line each: vega estimates text width without a canvas, generously, and a long
@@ -110,6 +120,11 @@ export function buildPlotSpec(report: SweepReport, options: PlotOptions = {}): T
         },
       },
       {
+        data: { values: poor },
+        mark: { type: 'point', shape: 'square', size: 150, filled: false, color: POOR, strokeWidth: 2, opacity: 1 },
+        encoding: { x, y },
+      },
+      {
         data: { values: best },
         mark: { type: 'point', shape: 'circle', size: 260, filled: false, color: BEST, strokeWidth: 2.2, opacity: 1 },
         encoding: { x, y },
@@ -139,5 +154,5 @@ function around(values: readonly number[]): { domain?: [number, number] } {
 
 /** How titles name the swept quantity: "EMA length" for sigma_rel, else the axis's own name. */
 function lengthName(axis: string): string {
-  return axis === 'sigma_rel' ? 'EMA length' : axis.replace(/ \(.*\)$/, '');
+  return axis === 'sigma_rel' ? 'EMA length' : axisName(axis);
 }

@@ -1,7 +1,8 @@
 import { mkdir, open, readFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InputFileError, OutputError } from '../errors.js';
 import { targetKey } from './sigma-rel-key.js';
+import { inputError } from '../io/input-error.js';
+import { outputError } from '../io/output-error.js';
 
 /** A record's identity: sigma_rel and time, or kind and swept value and time for other targets. */
 export function recordKey(record: Pick<SweepRecord, 'sigma_rel' | 'time' | 'kind' | 'value'>): string {
@@ -54,7 +55,7 @@ export async function loadSweepResults(file: string): Promise<LoadedResults> {
     bytes = await readFile(file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], warnings: [], completeBytes: 0 };
-    throw new InputFileError(`cannot read ${file}: ${(error as Error).message}`, undefined, error);
+    throw inputError(file, 'cannot read', error);
   }
   const completeBytes = bytes.lastIndexOf(0x0a) + 1;
   const warnings: string[] = [];
@@ -131,7 +132,7 @@ export class SweepResultsStore {
     try {
       await mkdir(outDir, { recursive: true });
     } catch (error) {
-      throw new OutputError(`cannot create the output folder ${outDir}: ${(error as Error).message}`, undefined, error);
+      throw outputError(outDir, 'create the output folder', error);
     }
     const loaded = await loadSweepResults(file);
     let handle: FileHandle;
@@ -140,7 +141,7 @@ export class SweepResultsStore {
       const { size } = await handle.stat();
       if (size > loaded.completeBytes) await handle.truncate(loaded.completeBytes);
     } catch (error) {
-      throw new OutputError(`cannot open ${file} for appending: ${(error as Error).message}`, undefined, error);
+      throw outputError(file, 'open the results file for appending', error);
     }
     return { store: new SweepResultsStore(file, handle), ...loaded };
   }
@@ -152,7 +153,7 @@ export class SweepResultsStore {
       await this.handle.write(line);
       await this.handle.datasync();
     } catch (error) {
-      throw new OutputError(`cannot append to ${this.file}: ${(error as Error).message}`, undefined, error);
+      throw outputError(this.file, 'append to the results file', error);
     }
   }
 

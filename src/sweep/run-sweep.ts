@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { sigmaRelToGamma } from '../phema/profile.js';
 import { defaultOutputName } from '../reconstruct/output-metadata.js';
+import { fitWarnings } from '../reconstruct/fit-warnings.js';
 import { planReconstruction, type TargetSummary } from '../reconstruct/plan.js';
 import type { Target } from '../reconstruct/targets.js';
 import { checkOutputs, passBytes, writeReconstructions } from '../reconstruct/write-reconstructions.js';
@@ -20,7 +21,7 @@ import { checkpointsToRemove } from './keep-policy.js';
 import { nextRefinementPoint } from './refine.js';
 import { collectSweepReport, type SweepReport } from './report.js';
 import { isTargetDone, latestByTarget, recordKey, SweepResultsStore, type SweepRecord } from './results-store.js';
-import { sweepAxisFields } from './sweep-axis.js';
+import { sweepAxisFields, targetAt } from './sweep-axis.js';
 import type { PassRecord, SweepEvent, SweepSettings } from './sweep-settings.js';
 
 /** Scores checkpoints; resolves with one result per task, in order, reporting each as it finishes. */
@@ -46,7 +47,11 @@ interface SweepContext {
   readonly passes: PassRecord[];
   readonly signal?: AbortSignal;
   readonly emit: (event: SweepEvent) => void;
+  /** The kind and axis of this sweep's records (both undefined for sigma_rel). */
+  readonly axis: Pick<SweepRecord, 'kind' | 'axis'>;
 }
+
+const powerTarget = (sigmaRel: number): Target => ({ kind: 'power', sigmaRel, gamma: sigmaRelToGamma(sigmaRel), givenAs: 'sigma_rel' });
 
 export async function runSweep(settings: SweepSettings, evaluator: Evaluator | undefined, hooks: { signal?: AbortSignal; onEvent?: (event: SweepEvent) => void } = {}): Promise<SweepOutcome> {
   const emit = hooks.onEvent ?? (() => undefined);
@@ -54,24 +59,50 @@ export async function runSweep(settings: SweepSettings, evaluator: Evaluator | u
   for (const message of set.notes) emit({ type: 'note', message });
   const sparse = sparseUpdateWarning(set, settings.convention, settings.givenUpdateEvery);
   if (sparse !== undefined) emit({ type: 'note', message: sparse });
-  const gridPlan = planReconstruction(set, settings.targets, settings.time, settings.convention, { updateEvery: settings.givenUpdateEvery });
+  const planOptions = { updateEvery: settings.givenUpdateEvery };
+  const gridPlan = planReconstruction(set, settings.targets, settings.time, settings.convention, planOptions);
   const time = gridPlan.time;
+  // The same warnings as reconstruct's: a poorly fitted target's metric is that of another average.
+  for (const summary of gridPlan.summaries) for (const message of fitWarnings(gridPlan, summary)) emit({ type: 'note', message });
   const opened = settings.outDir === undefined ? undefined : await SweepResultsStore.open(settings.outDir);
   for (const message of opened?.warnings ?? []) emit({ type: 'note', message });
-  const context: SweepContext = { settings, set, time, evaluator, store: opened?.store, records: [...(opened?.records ?? [])], passes: [], signal: hooks.signal, emit };
+  const { kind, axis } = sweepAxisFields(gridPlan.summaries[0], set.timeUnit);
+  const context: SweepContext = {
+    settings, set, time, evaluator, store: opened?.store, records: [...(opened?.records ?? [])], passes: [], signal: hooks.signal, emit, axis: { kind, axis },
+  };
   try {
     await runTargets(context, settings.targets, 'grid');
-    for (let step = 1; step <= settings.refine; step++) {
+    // A rerun continues the refinement where it stopped: steps already recorded count (failed ones
+    // are retried, as grid targets are), so rerunning a finished sweep adds nothing.
+    const earlier = recordsAt(context).filter((r) => r.phase === 'refine');
+    const retry = earlier.filter((r) => r.status !== 'ok').map((r) => powerTarget(r.sigma_rel));
+    if (retry.length > 0) await runTargets(context, retry, 'refine');
+    for (let step = earlier.length + 1; step <= settings.refine; step++) {
       const points = recordsAt(context).map((r) => ({ sigmaRel: r.sigma_rel, metric: r.status === 'ok' ? r.metric ?? undefined : undefined }));
       const proposal = nextRefinementPoint(points, { maximize: settings.maximize });
       if (proposal === undefined) break; // converged: nothing left worth evaluating
       emit({ type: 'refine', step, sigmaRel: proposal.sigmaRel, method: proposal.method });
-      await runTargets(context, [{ kind: 'power', sigmaRel: proposal.sigmaRel, gamma: sigmaRelToGamma(proposal.sigmaRel), givenAs: 'sigma_rel' }], 'refine');
+      const refinePlan = planReconstruction(set, [powerTarget(proposal.sigmaRel)], time, settings.convention, planOptions);
+      for (const message of fitWarnings(refinePlan, refinePlan.summaries[0])) emit({ type: 'note', message });
+      await runTargets(context, [powerTarget(proposal.sigmaRel)], 'refine');
     }
   } finally {
     await opened?.store.close();
   }
-  const finalReport = collectSweepReport(recordsAt(context), { maximize: settings.maximize });
+  const finalReport = collectSweepReport(recordsAt(context), {
+    maximize: settings.maximize,
+    // One grid step beyond the edge, of the sweep's kind; a step that is no valid target has no fit error.
+    fitErrorAt: (value, at) => {
+      const target = targetAt(settings.targets[0], value);
+      if (target === undefined) return undefined;
+      try {
+        return planReconstruction(set, [target], at, settings.convention, planOptions).summaries[0].fitError;
+      } catch (error) {
+        if (error instanceof UsageError) return undefined; // e.g. a window longer than the run
+        throw error;
+      }
+    },
+  });
   const removed = checkpointsToRemove(finalReport, settings.keep);
   await Promise.all(removed.map((path) => rm(path, { force: true })));
   const report = removed.length === 0 ? finalReport : {
@@ -81,9 +112,10 @@ export async function runSweep(settings: SweepSettings, evaluator: Evaluator | u
   return { report, time, timeUnit: set.timeUnit, passes: context.passes, snapshotBytes: passBytes(gridPlan), removed };
 }
 
-/** This sweep's records: those at its time (a results file may hold other times from other runs). */
+/** This sweep's records: those at its time and on its axis (a results file may hold other runs'). */
 function recordsAt(context: SweepContext): SweepRecord[] {
-  return [...latestByTarget(context.records).values()].filter((r) => r.time === context.time);
+  return [...latestByTarget(context.records).values()]
+    .filter((r) => r.time === context.time && r.kind === context.axis.kind && r.axis === context.axis.axis);
 }
 
 async function runTargets(context: SweepContext, targets: readonly Target[], phase: 'grid' | 'refine'): Promise<void> {

@@ -1,5 +1,7 @@
+import { LARGE_FIT_ERROR } from '../reconstruct/fit-warnings.js';
 import { formatTick, niceTicks } from './nice-ticks.js';
-import { axisValue, formatMetric, formatSigmaRel, type SweepReport } from './report.js';
+import { formatMetric, type SweepReport } from './report.js';
+import { axisLabel, axisValue } from './sweep-axis.js';
 
 /**
  * A terminal chart of the sweep: metric against sigma_rel (fit error, on a log scale, when nothing
@@ -18,8 +20,8 @@ export interface TerminalChartOptions {
   readonly ascii?: boolean;
 }
 
-const UNICODE = { point: '●', best: '★', failed: '×', line: '·', tickY: '┤', axisY: '│', corner: '└', axisX: '─', tickX: '┬' };
-const ASCII = { point: 'o', best: '*', failed: 'x', line: '.', tickY: '+', axisY: '|', corner: '+', axisX: '-', tickX: '+' };
+const UNICODE = { point: '●', poor: '○', best: '★', failed: '×', line: '·', tickY: '┤', axisY: '│', corner: '└', axisX: '─', tickX: '┬' };
+const ASCII = { point: 'o', poor: '?', best: '*', failed: 'x', line: '.', tickY: '+', axisY: '|', corner: '+', axisX: '-', tickX: '+' };
 
 /** The chart as text ending in a newline, or '' when there is nothing to plot. */
 export function renderSweepChart(report: SweepReport, options: TerminalChartOptions = {}): string {
@@ -28,9 +30,11 @@ export function renderSweepChart(report: SweepReport, options: TerminalChartOpti
   const glyph = options.ascii ? ASCII : UNICODE;
   const paint = (text: string, code: string): string => (options.color ? `\x1b[${code}m${text}\x1b[0m` : text);
 
-  const byMetric = report.targets.some((t) => t.status === 'ok' && t.metric !== null);
+  // A failed target means evaluation was asked for: the chart is about the metric even if none came.
+  const byMetric = report.targets.some((t) => (t.status === 'ok' && t.metric !== null) || t.status === 'failed');
   const measured = report.targets
-    .map((t) => ({ x: axisValue(t), value: byMetric ? t.metric : t.fit_error, target: t }))
+    // Fit errors in percent, as in the table.
+    .map((t) => ({ x: axisValue(t), value: byMetric ? t.metric : t.fit_error === null ? null : t.fit_error * 100, target: t }))
     .filter((p): p is typeof p & { value: number } => p.target.status === 'ok' && p.value !== null);
   const logScale = !byMetric && measured.length > 0 && measured.every((p) => p.value > 0);
   const points = measured.map((p) => ({ ...p, y: logScale ? Math.log10(p.value) : p.value }));
@@ -56,7 +60,7 @@ export function renderSweepChart(report: SweepReport, options: TerminalChartOpti
   }
   const isBest = (p: (typeof points)[number]): boolean =>
     byMetric && report.best !== null && p.x === axisValue(report.best) && p.target.time === report.best.time;
-  for (const p of points) cells[rowOf(p.y)][colOf(p.x)] = glyph.point;
+  for (const p of points) cells[rowOf(p.y)][colOf(p.x)] = p.target.poor_fit ? glyph.poor : glyph.point;
   for (const p of points.filter(isBest)) cells[rowOf(p.y)][colOf(p.x)] = paint(glyph.best, '1;32');
 
   // y axis: labels at nice ticks, on the row each falls in.
@@ -68,7 +72,7 @@ export function renderSweepChart(report: SweepReport, options: TerminalChartOpti
   const gutter = Math.max(...[...labels.values()].map((l) => l.length), 1);
 
   const out: string[] = [];
-  const what = byMetric ? `metric (${report.maximize ? 'higher' : 'lower'} is better)` : `fit error${logScale ? ' (log scale)' : ''}`;
+  const what = byMetric ? `metric (${report.maximize ? 'higher' : 'lower'} is better)` : `fit error in %${logScale ? ' (log scale)' : ''}`;
   out.push(`${' '.repeat(gutter + 1)}${what} against ${report.axis}`);
   cells.forEach((row, r) => {
     const label = labels.get(r);
@@ -90,8 +94,9 @@ export function renderSweepChart(report: SweepReport, options: TerminalChartOpti
   out.push(labelLine);
 
   const legend = [`${glyph.point} measured`];
+  if (points.some((p) => p.target.poor_fit)) legend.push(`${glyph.poor} poor fit (> ${LARGE_FIT_ERROR * 100}%)`);
   if (byMetric && report.best !== null) {
-    legend.unshift(`${glyph.best} best: ${report.axis} ${formatSigmaRel(axisValue(report.best))}, metric ${formatMetric(report.best.metric)}`);
+    legend.unshift(`${glyph.best} best: ${axisLabel(report.axis, axisValue(report.best))}, metric ${formatMetric(report.best.metric)}`);
   }
   if (failed.length > 0) legend.push(`${glyph.failed} failed (${failed.length})`);
   out.push(`${' '.repeat(gutter + 2)}${legend.join('   ')}`);

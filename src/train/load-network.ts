@@ -3,7 +3,7 @@
  * `ema_synth_network` metadata (which reconstruct keeps), or from a preset named by `--config`
  * with the image channels read from the output convolution's shape.
  */
-import { InputFileError, UsageError } from '../errors.js';
+import { InputFileError } from '../errors.js';
 import { openSafetensors } from '../safetensors/reader.js';
 import { presetConfig, validateConfig, type NetworkConfig } from './model/config.js';
 import { createNetwork, type Network } from './model/network.js';
@@ -54,7 +54,8 @@ function networkConfigOf(
   }
   const text = metadata[NETWORK_METADATA_KEY];
   if (text === undefined) {
-    throw new UsageError(
+    // An input problem (the file lacks what the command needs), so exit 1 like any bad input.
+    throw new InputFileError(
       `${path}: the file does not say which network it holds (no ${NETWORK_METADATA_KEY} metadata)`,
       'pass --config tiny or --config small16',
     );

@@ -4,8 +4,9 @@
  */
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { OutputError, UsageError } from '../errors.js';
+import { InputFileError, OutputError } from '../errors.js';
 import { CHECKPOINT_FILE } from './checkpoint.js';
+import { outputError } from '../io/output-error.js';
 
 /** Everything a run writes in RUN_DIR; --force removes these and nothing else. */
 export const RUN_OUTPUTS = ['snapshots', 'raw', CHECKPOINT_FILE, 'log.jsonl', 'config.json'] as const;
@@ -25,25 +26,27 @@ export async function prepareRunDir(runDir: string, mode: { resume: boolean; for
   try {
     await mkdir(runDir, { recursive: true });
   } catch (cause) {
-    throw new OutputError(`--out ${runDir}: cannot create the folder: ${(cause as Error).message}`, undefined, cause);
+    throw outputError(`--out ${runDir}`, 'create the run folder', cause);
   }
 }
 
 async function inspectRunDir(runDir: string, mode: { resume: boolean; force: boolean }): Promise<string[] | undefined> {
   const entries = await readdir(runDir).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return undefined;
-    throw new OutputError(`--out ${runDir}: cannot read the folder: ${error.message}`, undefined, error);
+    throw outputError(`--out ${runDir}`, 'read the run folder', error);
   });
   if (mode.resume) {
     const hasCheckpoint = await stat(join(runDir, CHECKPOINT_FILE)).then(() => true, () => false);
     if (!hasCheckpoint) {
-      throw new UsageError(`--resume: ${join(runDir, CHECKPOINT_FILE)} does not exist`, 'start the run without --resume first');
+      // A missing input file, like any other (exit 1).
+      throw new InputFileError(`--resume: ${join(runDir, CHECKPOINT_FILE)} does not exist`, 'start the run without --resume first');
     }
     return entries;
   }
   if (entries !== undefined && entries.length > 0) {
     if (!mode.force) {
-      throw new UsageError(
+      // An existing output, refused as reconstruct refuses one (exit 1).
+      throw new OutputError(
         `--out ${runDir}: the folder is not empty`,
         'use --resume to continue the run in it, --force to start over (removes its snapshots, raw weights, checkpoint and logs), or another folder',
       );

@@ -1,13 +1,14 @@
 /**
  * `ema-synth sample`: loads a snapshot (or reconstructed file), draws `count` images with the EDM
- * Heun sampler and writes them as one PNG grid. Image i's starting noise depends only on
+ * Heun sampler and writes them as one PNG or JPEG grid. Image i's starting noise depends only on
  * (seed, i), so a grid's images do not change with --batch.
  */
 import * as tf from '@tensorflow/tfjs';
-import pngjs from 'pngjs';
 import { writeFileAtomic, checkOutputAvailable } from '../io/atomic-output.js';
 import { selectBackend, type BackendName } from './backend.js';
-import { defaultScale, layoutGrid } from './image-grid.js';
+import { defaultGap, defaultScale, layoutGrid } from './image-grid.js';
+import { encodeGrid } from './encode-grid.js';
+import type { ImageFormat } from '../io/output-format.js';
 import { loadNetworkFile } from './load-network.js';
 import { denoise } from './model/network.js';
 import { CounterRng, RngStream } from './rng.js';
@@ -16,6 +17,8 @@ import { heunSample, noiseSchedule, SAMPLER_DEFAULTS } from './sampler.js';
 export interface SampleOptions {
   readonly checkpoint: string;
   readonly out: string;
+  /** What --out's extension names (io/output-format.ts). */
+  readonly format: ImageFormat;
   readonly count: number;
   readonly steps: number;
   readonly seed: number;
@@ -52,10 +55,9 @@ export async function sampleRun(options: SampleOptions): Promise<{ out: string; 
       images.set(result.dataSync() as Float32Array, start * size);
       tf.dispose([noise, result]);
     }
-    const grid = layoutGrid(images, options.count, resolution, channels, options.scale ?? defaultScale(options.count, resolution));
-    const png = new pngjs.PNG({ width: grid.width, height: grid.height });
-    png.data = Buffer.from(grid.rgba.buffer, grid.rgba.byteOffset, grid.rgba.byteLength);
-    await writeFileAtomic(options.out, pngjs.PNG.sync.write(png), { force: options.force });
+    const scale = options.scale ?? defaultScale(options.count, resolution);
+    const grid = layoutGrid(images, options.count, resolution, channels, scale, defaultGap(resolution * scale));
+    await writeFileAtomic(options.out, encodeGrid(grid, options.format), { force: options.force });
     return { out: options.out, images: options.count, width: grid.width, height: grid.height, backend };
   } finally {
     net.dispose();

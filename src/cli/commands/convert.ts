@@ -4,6 +4,7 @@ import { gammaToSigmaRel, sigmaRelToGamma } from '../../phema/profile.js';
 import { convertCheckpoint, snapshotMetadata, type SnapshotDescription } from '../../pytorch/convert-checkpoint.js';
 import { catchInterrupts } from '../interrupt.js';
 import { warn, type CliIo } from '../io.js';
+import { checkpointFormatOf } from '../../io/output-format.js';
 import { parseTimeOption } from '../options.js';
 
 interface ConvertFlags {
@@ -27,6 +28,7 @@ export function convertCommand(io: CliIo): Command {
     .option('--time-unit <unit>', 'unit of --time, e.g. step or image (ema_time_unit)')
     .option('--force', 'replace an existing output file')
     .action(async (input: string, output: string, flags: ConvertFlags) => {
+      checkpointFormatOf(output, '');
       const description = parseDescription(flags);
       const metadata = snapshotMetadata(description);
       if ((description.sigmaRel === undefined) !== (description.time === undefined)) {

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { outputError } from '../../io/output-error.js';
+import { checkpointFormatOf } from '../../io/output-format.js';
 import { UsageError } from '../../errors.js';
 import type { OutputDTypeChoice } from '../../blend/blend-plan.js';
 import { fitWarnings } from '../../reconstruct/fit-warnings.js';
@@ -74,6 +75,7 @@ function checkOutputFlags(flags: ReconstructFlags, targets: number): void {
   if (flags.out !== undefined && targets > 1) {
     throw new UsageError(`--out names one file but ${targets} targets were given`, 'use --out-dir DIR for several targets');
   }
+  if (flags.out !== undefined) checkpointFormatOf(flags.out);
 }
 
 async function writeOutputs(io: CliIo, plan: ReconstructionPlan, outputs: string[], flags: ReconstructFlags): Promise<void> {

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import type { CliIo } from '../io.js';
+import { imageFormatOf } from '../../io/output-format.js';
 
 interface SampleFlags {
   out: string; count: string; steps: string; seed: string; batch: string; scale?: string;
@@ -8,9 +9,9 @@ interface SampleFlags {
 
 export function sampleCommand(io: CliIo): Command {
   return new Command('sample')
-    .description('draw images from a snapshot or reconstructed EMA with the EDM Heun sampler into a PNG grid')
+    .description('draw images from a snapshot or reconstructed EMA with the EDM Heun sampler into a PNG or JPEG grid')
     .argument('<checkpoint>', 'a .safetensors snapshot written by train (or reconstructed from one)')
-    .requiredOption('--out <grid.png>', 'PNG file to write')
+    .requiredOption('--out <grid.png>', 'image file to write: .png, or .jpg/.jpeg')
     .option('--count <n>', 'number of images', '64')
     .option('--steps <n>', 'sampler steps (2n - 1 network evaluations)', '32')
     .option('--seed <S>', 'noise seed; image i depends only on (seed, i)', '0')
@@ -21,11 +22,13 @@ export function sampleCommand(io: CliIo): Command {
     .option('--force', 'replace an existing --out file')
     .option('--json', 'print one JSON document')
     .action(async (checkpoint: string, flags: SampleFlags) => {
+      const format = imageFormatOf(flags.out);
       const parse = await import('../../train/cli-options.js');
       const { sampleRun } = await import('../../train/sample-run.js');
       const result = await sampleRun({
         checkpoint,
         out: flags.out,
+        format,
         count: parse.parseIntegerFlag('--count', flags.count, 1)!,
         steps: parse.parseIntegerFlag('--steps', flags.steps, 1)!,
         seed: parse.parseIntegerFlag('--seed', flags.seed, 0)!,

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { resolve, relative, isAbsolute } from 'node:path';
-import { UsageError } from '../../errors.js';
+import { EvaluationError, UsageError } from '../../errors.js';
 import type { OutputDTypeChoice } from '../../blend/blend-plan.js';
 import { parseTargets, type TargetFlags } from '../../reconstruct/targets.js';
 import { addTargetKindOptions } from '../target-options.js';
@@ -8,12 +8,15 @@ import { checkEvalTemplate } from '../../sweep/eval-template.js';
 import { runEvaluations } from '../../sweep/eval-runner.js';
 import type { KeepPolicy } from '../../sweep/keep-policy.js';
 import { plotFormatOf } from '../../sweep/plot.js';
-import { renderSweepJson, renderSweepTable, useColor } from '../../sweep/report.js';
+import { renderSweepJson, renderSweepTable, useColor, type SweepReport } from '../../sweep/report.js';
+import { lastLines } from '../../sweep/output-tail.js';
+import { axisLabel, axisValue } from '../../sweep/sweep-axis.js';
+import { checkOutputAvailable } from '../../io/atomic-output.js';
 import { requireOutDir, runSweep, type Evaluator } from '../../sweep/run-sweep.js';
 import type { Evaluation, SweepSettings } from '../../sweep/sweep-settings.js';
 import { renderSweepChart } from '../../sweep/terminal-chart.js';
 import { catchInterrupts } from '../interrupt.js';
-import type { CliIo } from '../io.js';
+import { warn, type CliIo } from '../io.js';
 import { parsePositiveInteger, parseTimeOption } from '../options.js';
 import { sweepProgress } from '../sweep-progress.js';
 import { loadBuiltinEvaluator } from '../builtin-evaluator.js';
@@ -48,7 +51,12 @@ export function sweepCommand(io: CliIo): Command {
   return addSnapshotOptions(command)
     .action(async (dir: string, flags: SweepFlags) => {
       const settings = checkSweepFlags(dir, flags);
-      if (flags.plot !== undefined) plotFormatOf(flags.plot);
+      const ownsPlot = flags.plot !== undefined && settings.outDir !== undefined && isInside(settings.outDir, flags.plot);
+      if (flags.plot !== undefined) {
+        plotFormatOf(flags.plot);
+        // Refused before any work, like every other output; a plot inside --out-dir is the sweep's own.
+        if (!ownsPlot) await checkOutputAvailable(flags.plot, flags.force ?? false);
+      }
       const evaluator = await makeEvaluator(settings);
       const progress = sweepProgress(io, { quiet: flags.json ?? false });
       const interrupts = catchInterrupts();
@@ -59,9 +67,9 @@ export function sweepCommand(io: CliIo): Command {
         progress.stop();
         interrupts.dispose();
       }
+      reportFailures(io, outcome.report);
       if (flags.plot !== undefined) {
         const { writeSweepPlot } = await import('../../sweep/plot.js');
-        const ownsPlot = settings.outDir !== undefined && isInside(settings.outDir, flags.plot);
         await writeSweepPlot(outcome.report, flags.plot, { force: flags.force || ownsPlot, metricName: settings.evaluation.kind === 'builtin' ? 'validation loss' : undefined });
       }
       if (flags.json) {
@@ -69,12 +77,31 @@ export function sweepCommand(io: CliIo): Command {
           snapshot_dir: dir, time: outcome.time, time_unit: outcome.timeUnit ?? null,
           snapshot_bytes: outcome.snapshotBytes, passes: outcome.passes, removed_checkpoints: outcome.removed,
         }));
-        return;
+      } else {
+        const color = useColor(io.stdout, io.env);
+        io.stdout.write(renderSweepTable(outcome.report, { color }));
+        io.stdout.write(`\n${renderSweepChart(outcome.report, { color, width: chartWidth(io) })}`);
       }
-      const color = useColor(io.stdout, io.env);
-      io.stdout.write(renderSweepTable(outcome.report, { color }));
-      io.stdout.write(`\n${renderSweepChart(outcome.report, { color, width: chartWidth(io) })}`);
+      if (settings.evaluation.kind !== 'none' && outcome.report.best === null) {
+        const failed = outcome.report.targets.filter((t) => t.status === 'failed').length;
+        throw new EvaluationError(`no evaluation succeeded: ${failed} of ${outcome.report.targets.length} targets failed (their stderr is shown above)`,
+          `run the evaluation by hand on one checkpoint to see why; a rerun of the same command retries the failed targets (results in ${settings.outDir}/sweep.jsonl)`);
+      }
     });
+}
+
+/** Lines of a failed evaluation's stderr shown on ours: enough for a traceback's last words. */
+const FAILURE_TAIL_LINES = 5;
+
+/** Each failed target's reason and the end of its stderr, on stderr (the table shows the last line). */
+function reportFailures(io: CliIo, report: SweepReport): void {
+  // Named on the sweep's axis: `sigma_rel 0.05`, `half-life 5%`, ...
+  for (const t of report.targets) {
+    if (t.status !== 'failed') continue;
+    const tail = t.stderr_tail === undefined ? [] : lastLines(t.stderr_tail, FAILURE_TAIL_LINES).split('\n').filter((l) => l.trim() !== '');
+    warn(io, `${axisLabel(report.axis, axisValue(t))}: evaluation failed (${t.reason ?? 'unknown reason'})` +
+      (tail.length === 0 ? '; it printed nothing on stderr' : `; the end of its stderr:\n${tail.map((l) => `  | ${l}`).join('\n')}`));
+  }
 }
 
 function checkSweepFlags(dir: string, flags: SweepFlags): SweepSettings {

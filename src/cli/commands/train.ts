@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { join } from 'node:path';
 import { InterruptedError } from '../../errors.js';
 import type { CliIo } from '../io.js';
 
@@ -16,7 +17,7 @@ export function trainCommand(io: CliIo): Command {
     .description('train the EDM2 magnitude-preserving UNet and write post-hoc EMA snapshots')
     .requiredOption('--out <run-dir>', 'run folder: snapshots/, raw/, checkpoint.safetensors, log.jsonl, config.json')
     .option('--data <folder|builtin:NAME>', 'a folder of same-size PNG/JPEG images, or builtin:shapes / builtin:shapes-gray')
-    .option('--config <name>', 'run preset: tiny (8x8, seconds per step on cpu) or small16 (16x16, 0.4 M parameters)')
+    .option('--config <name>', 'run preset: tiny (8x8, 46 k parameters, about 0.05 s per step of 8 on wasm, 0.2-0.35 s on cpu) or small16 (16x16, 0.4 M parameters, about 0.7 s per step of 32 on wasm)')
     .option('--resolution <R>', 'image side (area-downsamples a folder; default: the images\' size, 8 or 16 for builtin)')
     .option('--batch <B>', 'images per step (tiny 8, small16 32)')
     .option('--duration <images>', 'training length in images, e.g. 8192, 8Ki, 2Mi')
@@ -101,7 +102,7 @@ export function trainCommand(io: CliIo): Command {
           `run folder   ${summary.runDir}\n` +
           `backend      ${summary.backend}${summary.workers > 0 ? ` (+${summary.workers} worker thread${summary.workers > 1 ? 's' : ''})` : ''}\n` +
           `trained      ${summary.curNimg} of ${summary.config.durationImages} images (batch ${summary.config.batch})\n` +
-          `snapshots    ${summary.snapshotFiles} files in ${summary.runDir}/snapshots\n` +
+          `snapshots    ${summary.snapshotFiles} files in ${join(summary.runDir, 'snapshots')}\n` +
           `last loss    ${summary.lastLoss === undefined ? '-' : summary.lastLoss.toPrecision(6)}\n`,
         );
       }

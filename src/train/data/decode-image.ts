@@ -3,6 +3,7 @@ import { extname } from 'node:path';
 import jpeg from 'jpeg-js';
 import pngjs from 'pngjs';
 import { InputFileError } from '../../errors.js';
+import { inputError } from '../../io/input-error.js';
 
 /** A decoded image: RGBA, 8 bits per channel, row-major. */
 export interface DecodedImage {
@@ -23,7 +24,7 @@ export async function decodeImageFile(path: string): Promise<DecodedImage> {
   try {
     bytes = await readFile(path);
   } catch (cause) {
-    throw new InputFileError(`${path}: cannot read image: ${(cause as Error).message}`, undefined, cause);
+    throw inputError(path, 'cannot read the image', cause);
   }
   const extension = extname(path).toLowerCase();
   try {

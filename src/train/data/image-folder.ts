@@ -5,6 +5,7 @@ import { areaResize } from './area-resize.js';
 import { encodePixel, type ImageDataset } from './dataset.js';
 import { decodeImageFile, isImageFile } from './decode-image.js';
 import { DEFAULT_SPLIT, heldOutNames, type SplitOptions } from './held-out-split.js';
+import { inputError } from '../../io/input-error.js';
 
 /**
  * A folder of PNG/JPEG images of one square size, decoded once into memory at the training
@@ -18,7 +19,7 @@ export async function loadImageFolder(
   try {
     entries = (await readdir(folder)).filter(isImageFile).sort();
   } catch (cause) {
-    throw new InputFileError(`--data ${folder}: cannot list folder: ${(cause as Error).message}`, undefined, cause);
+    throw inputError(`--data ${folder}`, 'cannot list the image folder', cause, { kind: 'folder', hint: 'pass a folder of PNG/JPEG images, or builtin:shapes' });
   }
   if (entries.length === 0) {
     throw new InputFileError(`--data ${folder}: no .png, .jpg or .jpeg files found`, 'pass a folder of images or builtin:shapes');
