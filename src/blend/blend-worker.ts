@@ -1,5 +1,5 @@
 /**
- * The helper thread of the blend (see parallel.ts): receives the job's shared WebAssembly memory
+ * A helper thread of the blend (see parallel.ts): receives the job's shared WebAssembly memory
  * once, instantiates the same kernels over it, then gets one message per batch (plain numbers:
  * addresses and element range) and answers when done. It does no I/O.
  */

@@ -11,19 +11,20 @@
  * batching. NaN/Inf are caught in the sums (non-finite.ts). Outputs are encoded block by block during
  * the window's last batch, while the sums are in cache, and written while the next window is
  * computed. The arithmetic runs in WebAssembly kernels (blend-kernels.ts) over one shared memory
- * holding every buffer (blend-memory.ts).
+ * holding every buffer (blend-memory.ts); each batch's window is split over the main thread and
+ * helper workers (thread-count.ts decides how many, parallel.ts runs them).
  */
-import { availableParallelism } from 'node:os';
 import { HandlePool } from '../io/handle-pool.js';
 import { DTYPE_BYTES, type TensorSource } from '../tensors/tensor-source.js';
 import { accumulateRange, type NonFiniteAt, type RangeWork } from './accumulate-range.js';
-import { BATCH, BLOCK, createBlendMemory, instantiateKernels, type BlendKernels } from './blend-kernels.js';
+import { BATCH, createBlendMemory, instantiateKernels, type BlendKernels } from './blend-kernels.js';
 import { planBlendLayout, type BlendLayout } from './blend-memory.js';
 import type { PlannedTensor } from './blend-plan.js';
 import type { SegmentShape } from './block-codec.js';
 import { nonFiniteSourceError } from './non-finite.js';
-import { BlendHelper } from './parallel.js';
+import { BlendHelpers } from './parallel.js';
 import { planSourceReads, readBufferBytes, type SourceReads } from './read-plan.js';
+import { defaultThreads, splitWindow, threadsForWork } from './thread-count.js';
 import { planWindows, type Segment, type Window } from './windows.js';
 
 export interface TensorSink {
@@ -47,8 +48,10 @@ export interface BlendJob {
   readonly signal?: AbortSignal;
   /** Most snapshot files held open at once (default 64); the others are reopened when read. */
   readonly maxOpenFiles?: number;
-  /** Threads accumulating: 1 or 2 (default: 2 when the machine has 2+ cores and the job is large). */
+  /** Exactly this many threads accumulate (the main one and threads - 1 workers); overrides maxThreads. */
   readonly threads?: number;
+  /** At most this many threads (default: one per core, at most 16), fewer when the job is small (thread-count.ts). */
+  readonly maxThreads?: number;
 }
 
 /**
@@ -58,8 +61,6 @@ export interface BlendJob {
  * 1.61 to 1.86 s (alternating runs; four were no better beyond the noise).
  */
 const READ_AHEAD = 2;
-/** Below this many multiply-adds (elements x snapshots x targets) a second thread costs more than it saves. */
-const PARALLEL_MIN_WORK = 1 << 26;
 const DEFAULT_MAX_OPEN_FILES = 64;
 
 export async function blendSnapshots(job: BlendJob): Promise<{ bytesRead: number }> {
@@ -68,7 +69,7 @@ export async function blendSnapshots(job: BlendJob): Promise<{ bytesRead: number
   const windows = [...planWindows(job.plan, job.chunkElements)];
   const engine = new BlendEngine(job, windows);
   try {
-    engine.startHelper();
+    engine.startHelpers();
     let bytesRead = 0;
     for (const window of windows) {
       job.signal?.throwIfAborted();
@@ -98,8 +99,9 @@ class BlendEngine {
   private readonly kernels: BlendKernels;
   private readonly bytes: Uint8Array;
   private readonly float64: Float64Array;
-  private readonly parallel: boolean;
-  private helper: BlendHelper | undefined;
+  /** Threads accumulating each batch: this one and threads - 1 helpers. */
+  private readonly threads: number;
+  private helpers: BlendHelpers | undefined;
   /** weightBatches[k][b]: target k's weights for batch b, zero-copy views. */
   private readonly weightBatches: Float64Array[][];
   private readonly writes: Promise<void>[];
@@ -117,7 +119,8 @@ class BlendEngine {
     this.pool = new HandlePool(Math.max(job.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES, READ_AHEAD * BATCH + 1));
     const blended = windows.filter((w) => w.mode === 'blend');
     const elements = blended.reduce((sum, w) => sum + w.elements, 0);
-    this.parallel = job.threads !== undefined ? job.threads >= 2 : availableParallelism() >= 2 && elements * job.sources.length * Math.max(1, targets) >= PARALLEL_MIN_WORK;
+    this.threads = job.threads ?? threadsForWork(job.maxThreads ?? defaultThreads(), elements * job.sources.length * Math.max(1, targets));
+    if (!Number.isSafeInteger(this.threads) || this.threads < 1) throw new RangeError(`threads must be a positive whole number, not ${this.threads}`);
     // A reduce, not Math.max(...spread): a large model can have more windows than a call takes arguments.
     const largest = (size: (w: Window) => number): number => blended.reduce((most, w) => Math.max(most, size(w)), 0);
     this.layout = planBlendLayout({
@@ -125,7 +128,7 @@ class BlendEngine {
       chunkElements: largest((w) => w.elements),
       rawBytes: largest((w) => readBufferBytes(w.segments)),
       outputBytes: largest((w) => outputBytes(w.segments)),
-      threads: this.parallel ? 2 : 1,
+      threads: this.threads,
       bufferSets: READ_AHEAD + 1,
     });
     this.schedule = batchSchedule(blended, job.sources.length);
@@ -140,8 +143,8 @@ class BlendEngine {
     });
   }
 
-  startHelper(): void {
-    if (this.parallel) this.helper = BlendHelper.start(this.memory, this.layout.scratch[1]);
+  startHelpers(): void {
+    if (this.threads > 1) this.helpers = BlendHelpers.start(this.memory, this.layout.scratch.slice(1));
   }
 
   async blendWindow(window: Window): Promise<number> {
@@ -192,7 +195,7 @@ class BlendEngine {
   /** Waits for every read and write still running, so a failure never races the caller's cleanup. */
   async settle(): Promise<void> {
     await Promise.allSettled([...this.inFlight]);
-    await this.helper?.close();
+    await this.helpers?.close();
   }
 
   /** Starts the scheduled batches until READ_AHEAD are waiting. */
@@ -220,7 +223,8 @@ class BlendEngine {
   }
 
   /**
-   * Accumulates one batch into every target; with a helper thread, each takes half of the window.
+   * Accumulates one batch into every target; with helpers, each thread takes an even share of the
+   * window's blocks (this thread the first, so it is done soonest to look after the I/O).
    * The last batch also encodes the outputs and (unless NaN/Inf are allowed) returns the first
    * NaN/Inf sum (non-finite.ts explains why sums).
    */
@@ -237,12 +241,14 @@ class BlendEngine {
       segments: shapes, offsets: batch.reads.map((r) => r.segmentOffsets), raw: batch.raw, count: batch.count,
       accumulators, weights, from: 0, to: elements, first: b === 0, last, check: last && !this.job.allowNonFinite, outputs,
     };
-    const split = Math.ceil(elements / 2 / BLOCK) * BLOCK;
-    if (this.helper === undefined || split >= elements) return accumulateRange(this.kernels, this.float64, work, scratch[0]);
-    const remote = this.track(this.helper.run({ ...work, from: split }));
-    const lower = accumulateRange(this.kernels, this.float64, { ...work, to: split }, scratch[0]);
-    const upper = await remote;
-    return lower ?? upper;
+    const bounds = splitWindow(elements, this.threads);
+    if (this.helpers === undefined || bounds.length <= 2) return accumulateRange(this.kernels, this.float64, work, scratch[0]);
+    const shares = bounds.slice(1, -1).map((from, t) => ({ ...work, from, to: bounds[t + 2] }));
+    const remote = this.track(this.helpers.run(shares));
+    const own = accumulateRange(this.kernels, this.float64, { ...work, to: bounds[1] }, scratch[0]);
+    const found = await remote;
+    // The first NaN/Inf in element order: this thread's range comes first, then the helpers' in order.
+    return own ?? found.find((at) => at !== undefined);
   }
 
   /** Starts writing each target's encoded window (the output area is reused once the write is done). */

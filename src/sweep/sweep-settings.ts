@@ -27,6 +27,8 @@ export interface SweepSettings {
   readonly dtype: OutputDTypeChoice;
   readonly force: boolean;
   readonly allowNonFinite: boolean;
+  /** Most threads blending (undefined: the engine's default). */
+  readonly threads?: number;
   readonly discovery: DiscoveryOptions;
   readonly convention: Convention;
   /** ema-pytorch folders: the update_every their training used (for the sparse-update warning). */
