@@ -1,7 +1,8 @@
 /**
- * The blend split over N threads (issue 17): the bytes never depend on the thread count, and a
- * NaN is reported at the same (first) element whichever thread meets it. The thread counts run
- * oversubscribed on a 2-core machine, which is fine: only the split is under test.
+ * The blend split over N threads (issue 17): the bytes never depend on the thread count or on
+ * which thread claimed which blocks, and a NaN is reported at the same (first) element whichever
+ * thread meets it. The thread counts run oversubscribed on a 2-core machine, which is fine: only
+ * the split is under test (and oversubscription varies who claims what from run to run).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,9 +10,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { blendSnapshots } from '../src/blend/blend.js';
-import { BLOCK } from '../src/blend/blend-kernels.js';
+import { BLOCK, createBlendMemory } from '../src/blend/blend-kernels.js';
+import { planBlendLayout } from '../src/blend/blend-memory.js';
+import { BlendHelpers } from '../src/blend/parallel.js';
 import { planTensors } from '../src/blend/blend-plan.js';
-import { DEFAULT_MAX_THREADS, defaultThreads, MIN_WORK_PER_THREAD, splitWindow, threadsForWork } from '../src/blend/thread-count.js';
+import { DEFAULT_MAX_THREADS, defaultThreads, MIN_WORK_PER_THREAD, threadsForWork } from '../src/blend/thread-count.js';
+import { claimBlocks, WorkControl } from '../src/blend/work-claims.js';
 import { decodeFloats, encodeFloats } from '../src/safetensors/dtype-convert.js';
 import { openSafetensors } from '../src/safetensors/reader.js';
 import { writeSafetensorsFile, type TensorWithData } from '../src/safetensors/writer.js';
@@ -121,7 +125,7 @@ test('3, 5 and 8 threads give the definition\'s bytes, for windows of every size
   const fixture = await makeSnapshots(t);
   const weights = weightRows(3);
   const expected = weights.map((row) => expectedOutput(fixture, row, 'same'));
-  // Windows as large as the layout allows (24 and 10 blocks), 9 blocks (8 threads: one takes 2), under 3 blocks (fewer blocks than threads).
+  // Windows as large as the layout allows (24 and 10 blocks), 9 blocks, under 3 blocks (fewer blocks than threads).
   for (const threads of [3, 5, 8]) {
     for (const chunk of [1 << 20, 9 * BLOCK, 3 * BLOCK - 5]) {
       const outputs = await blend(fixture, weights, chunk, threads);
@@ -139,27 +143,21 @@ test('outputs encoded to F16 by 5 threads equal the definition', async (t) => {
 
 test('with NaNs in two threads\' shares, the first in element order is named, whatever the thread count', async (t) => {
   // In the first window: b.f32's element 16,000 is element 16,003 (block 15), c.bf16's element 2,000
-  // is element 22,103 (block 21). 5 threads over 24 blocks start their shares at blocks 0, 4, 9, 14,
-  // 19 (fourth and fifth share), 8 threads at 0, 3, 6, 9, 12, 15, 18, 21 (sixth and eighth): two
-  // workers. The later element is in the earlier snapshot, which a search by file would find first.
+  // is element 22,103 (block 21); with 5 or 8 threads the claims are single blocks, so the two are
+  // met in separate claims, often by different threads, in either order. The later element is in
+  // the earlier snapshot, which a search by file would find first.
   const fixture = await makeSnapshots(t, [{ snapshot: 2, tensor: 2, element: 2000 }, { snapshot: 8, tensor: 1, element: 16_000 }]);
   for (const threads of [1, 5, 8]) {
     await assert.rejects(blend(fixture, weightRows(2), 1 << 20, threads), /s8\.safetensors: tensor "b\.f32" holds NaN at element 16000/, `${threads} threads`);
   }
 });
 
-test('a window splits into whole blocks, evenly, one share per thread at most, covering every element once', () => {
-  for (const [elements, threads] of [[FIRST_WINDOW, 8], [9 * BLOCK, 8], [3 * BLOCK - 5, 8], [700, 3], [0, 4], [512 * BLOCK, 16], [100 * BLOCK + 1, 7]]) {
-    const bounds = splitWindow(elements, threads);
-    const blocks = Math.ceil(elements / BLOCK);
-    assert.equal(bounds[0], 0);
-    assert.equal(bounds[bounds.length - 1], elements);
-    assert.equal(bounds.length - 1, Math.max(1, Math.min(threads, blocks)), `${elements} over ${threads}`);
-    const sizes = bounds.slice(1).map((end, s) => Math.ceil((end - bounds[s]) / BLOCK));
-    for (let s = 1; s < bounds.length - 1; s++) assert.equal(bounds[s] % BLOCK, 0, 'shares start on a block');
-    assert.ok(sizes.every((size) => size >= (elements === 0 ? 0 : 1)), 'no empty share');
-    assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1, `even: ${sizes.join(',')}`);
-  }
+test('claims are whole blocks, at most 8, at least 4 per thread when the window has blocks enough', () => {
+  assert.equal(claimBlocks(512 * BLOCK, 2), 8);
+  assert.equal(claimBlocks(512 * BLOCK, 16), 8);
+  assert.equal(claimBlocks(512 * BLOCK, 64), 2);
+  assert.equal(claimBlocks(FIRST_WINDOW, 8), 1);
+  assert.equal(claimBlocks(100, 3), 1);
 });
 
 test('a small job gets fewer threads, never fewer than one; the default stays within the memory bound', () => {
@@ -172,4 +170,53 @@ test('a small job gets fewer threads, never fewer than one; the default stays wi
   assert.throws(() => threadsForWork(0, 1e12), RangeError);
   const threads = defaultThreads();
   assert.ok(threads >= 1 && threads <= DEFAULT_MAX_THREADS, String(threads));
+});
+
+test('helper workers alone do a whole batch through the claims: the definition\'s bytes, and the first NaN over all helpers', async (t) => {
+  // The engine's main thread claims blocks too and, on a small window, often all of them before a
+  // helper wakes; here it claims none, so every block is done by the three helpers.
+  const elements = 20 * BLOCK + 300;
+  const snapshots = 3;
+  const targets = 2;
+  const threads = 4;
+  const layout = planBlendLayout({ targets, chunkElements: elements, rawBytes: elements * 4, outputBytes: elements * 4, threads, bufferSets: 1 });
+  const memory = createBlendMemory(layout.totalBytes);
+  const helpers = BlendHelpers.start(memory, layout.scratch.slice(1), layout.control);
+  t.after(() => helpers.close());
+  const control = new WorkControl(memory.buffer, layout.control, threads);
+  const float64 = new Float64Array(memory.buffer);
+  const next = seededRandom(5);
+  const values = Array.from({ length: snapshots }, () => Float32Array.from({ length: elements }, () => next() * 2 - 1));
+  const weights = [[0.5, -1.25, 2], [0.75, 0.125, -0.5]];
+  weights.forEach((row, k) => row.forEach((w, j) => { float64[layout.weights / 8 + k * 8 + j] = w; }));
+  const raw = layout.raw[0].slice(0, snapshots);
+  const work = {
+    segments: [{ windowOffset: 0, count: elements, tensor: { inputDType: 'F32' as const, outputDType: 'F32' as const }, outputOffset: 0 }],
+    offsets: raw.map(() => [0]), raw, count: snapshots, accumulators: layout.accumulators, weights: layout.weights,
+    from: 0, to: elements, first: true, last: true, check: true, outputs: layout.outputs, control: layout.control, claimBlocks: 1,
+  };
+  const run = async (sequence: number): Promise<void> => {
+    values.forEach((v, j) => new Float32Array(memory.buffer, raw[j], elements).set(v));
+    control.open(sequence);
+    helpers.post({ ...work, sequence });
+    await control.finished(Math.ceil(elements / BLOCK), helpers.failure);
+  };
+  await run(1);
+  for (let k = 0; k < targets; k++) {
+    const expected = new Float32Array(elements);
+    for (let e = 0; e < elements; e++) {
+      let sum = 0;
+      for (let j = 0; j < snapshots; j++) sum += weights[k][j] * values[j][e];
+      expected[e] = sum;
+    }
+    assert.deepEqual(new Uint8Array(memory.buffer, layout.outputs[k], elements * 4), new Uint8Array(expected.buffer), `target ${k}`);
+  }
+  assert.equal(control.firstNonFinite(), undefined);
+  // NaNs far apart (blocks 19 and 3, the last element; blocks 3 and 19 are different claims), then
+  // the earliest must be reported, by its element and the first target it poisons.
+  values[2][19 * BLOCK + 7] = NaN;
+  values[0][3 * BLOCK + 1000] = NaN;
+  values[1][elements - 1] = Infinity;
+  await run(2);
+  assert.deepEqual(control.firstNonFinite(), { element: 3 * BLOCK + 1000, target: 0 });
 });

@@ -17,14 +17,15 @@
 import { HandlePool } from '../io/handle-pool.js';
 import { DTYPE_BYTES, type TensorSource } from '../tensors/tensor-source.js';
 import { accumulateRange, type NonFiniteAt, type RangeWork } from './accumulate-range.js';
-import { BATCH, createBlendMemory, instantiateKernels, type BlendKernels } from './blend-kernels.js';
+import { BATCH, BLOCK, createBlendMemory, instantiateKernels, type BlendKernels } from './blend-kernels.js';
 import { planBlendLayout, type BlendLayout } from './blend-memory.js';
 import type { PlannedTensor } from './blend-plan.js';
 import type { SegmentShape } from './block-codec.js';
 import { nonFiniteSourceError } from './non-finite.js';
 import { BlendHelpers } from './parallel.js';
 import { planSourceReads, readBufferBytes, type SourceReads } from './read-plan.js';
-import { defaultThreads, splitWindow, threadsForWork } from './thread-count.js';
+import { defaultThreads, threadsForWork } from './thread-count.js';
+import { claimBlocks, WorkControl } from './work-claims.js';
 import { planWindows, type Segment, type Window } from './windows.js';
 
 export interface TensorSink {
@@ -102,6 +103,9 @@ class BlendEngine {
   /** Threads accumulating each batch: this one and threads - 1 helpers. */
   private readonly threads: number;
   private helpers: BlendHelpers | undefined;
+  private readonly control: WorkControl;
+  /** Batches accumulated so far: each batch's claims carry its number. */
+  private sequence = 0;
   /** weightBatches[k][b]: target k's weights for batch b, zero-copy views. */
   private readonly weightBatches: Float64Array[][];
   private readonly writes: Promise<void>[];
@@ -136,6 +140,7 @@ class BlendEngine {
     this.kernels = instantiateKernels(this.memory);
     this.bytes = new Uint8Array(this.memory.buffer);
     this.float64 = new Float64Array(this.memory.buffer);
+    this.control = new WorkControl(this.memory.buffer, this.layout.control, this.threads);
     this.writes = Array.from({ length: targets }, () => Promise.resolve());
     this.weightBatches = job.weights.map((row) => {
       const all = Float64Array.from(row);
@@ -144,7 +149,7 @@ class BlendEngine {
   }
 
   startHelpers(): void {
-    if (this.threads > 1) this.helpers = BlendHelpers.start(this.memory, this.layout.scratch.slice(1));
+    if (this.threads > 1) this.helpers = BlendHelpers.start(this.memory, this.layout.scratch.slice(1), this.layout.control);
   }
 
   async blendWindow(window: Window): Promise<number> {
@@ -223,8 +228,8 @@ class BlendEngine {
   }
 
   /**
-   * Accumulates one batch into every target; with helpers, each thread takes an even share of the
-   * window's blocks (this thread the first, so it is done soonest to look after the I/O).
+   * Accumulates one batch into every target; with helpers, every thread claims runs of the window's
+   * blocks until none are left (work-claims.ts).
    * The last batch also encodes the outputs and (unless NaN/Inf are allowed) returns the first
    * NaN/Inf sum (non-finite.ts explains why sums).
    */
@@ -241,14 +246,14 @@ class BlendEngine {
       segments: shapes, offsets: batch.reads.map((r) => r.segmentOffsets), raw: batch.raw, count: batch.count,
       accumulators, weights, from: 0, to: elements, first: b === 0, last, check: last && !this.job.allowNonFinite, outputs,
     };
-    const bounds = splitWindow(elements, this.threads);
-    if (this.helpers === undefined || bounds.length <= 2) return accumulateRange(this.kernels, this.float64, work, scratch[0]);
-    const shares = bounds.slice(1, -1).map((from, t) => ({ ...work, from, to: bounds[t + 2] }));
-    const remote = this.track(this.helpers.run(shares));
-    const own = accumulateRange(this.kernels, this.float64, { ...work, to: bounds[1] }, scratch[0]);
-    const found = await remote;
-    // The first NaN/Inf in element order: this thread's range comes first, then the helpers' in order.
-    return own ?? found.find((at) => at !== undefined);
+    const blocks = Math.ceil(elements / BLOCK);
+    if (this.helpers === undefined || blocks <= 1) return accumulateRange(this.kernels, this.float64, work, scratch[0]);
+    const claims = { ...work, control: this.layout.control, sequence: ++this.sequence, claimBlocks: claimBlocks(elements, this.threads) };
+    this.control.open(claims.sequence);
+    this.helpers.post(claims);
+    this.control.work(this.kernels, this.float64, claims, scratch[0], 0);
+    await this.control.finished(blocks, this.helpers.failure);
+    return this.control.firstNonFinite();
   }
 
   /** Starts writing each target's encoded window (the output area is reused once the write is done). */

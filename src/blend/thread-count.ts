@@ -1,5 +1,5 @@
 /**
- * How many threads accumulate a blend, and which elements of a window each one takes.
+ * How many threads accumulate a blend (work-claims.ts: how they share each batch).
  *
  * Each thread beyond the main one is a worker: about 10 MB of resident memory (its own V8 heap and
  * Node runtime; measured 9 to 10 MB each with 8 and 16 workers) plus its 64 KiB of decode scratch
@@ -8,7 +8,6 @@
  * allowed and costs that much more memory.
  */
 import { availableParallelism } from 'node:os';
-import { BLOCK } from './blend-kernels.js';
 
 /** Most threads used unless more are asked for. */
 export const DEFAULT_MAX_THREADS = 16;
@@ -30,18 +29,4 @@ export function threadsForWork(most: number, work: number, minWorkPerThread = MI
   if (!Number.isSafeInteger(most) || most < 1) throw new RangeError(`threads must be a positive whole number, not ${most}`);
   if (minWorkPerThread <= 0) return most;
   return Math.max(1, Math.min(most, Math.floor(work / minWorkPerThread)));
-}
-
-/**
- * Splits [0, elements) into at most `threads` ranges of whole blocks (the last may end mid-block),
- * as even as blocks allow; a window of fewer blocks than threads uses fewer threads. Returns the
- * boundaries: range t is [bounds[t], bounds[t + 1]).
- */
-export function splitWindow(elements: number, threads: number): number[] {
-  const blocks = Math.ceil(elements / BLOCK);
-  const parts = Math.max(1, Math.min(threads, blocks));
-  const bounds = [0];
-  for (let t = 1; t < parts; t++) bounds.push(Math.floor((t * blocks) / parts) * BLOCK);
-  bounds.push(elements);
-  return bounds;
 }

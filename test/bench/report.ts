@@ -4,7 +4,7 @@ export interface BlendRow {
   readonly case: string;
   readonly cache: 'warm' | 'cold';
   readonly targets: number;
-  /** --threads given to ema-synth (the most it may use; it uses them all for these sizes). */
+  /** --threads given to ema-synth: the most it may use (it uses fewer below 2^25 multiply-adds per thread, e.g. in --quick). */
   readonly threads: number;
   readonly snapshots: number;
   readonly inputBytes: number;
