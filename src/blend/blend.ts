@@ -12,7 +12,7 @@
  * the window's last batch, while the sums are in cache, and written while the next window is
  * computed. The arithmetic runs in WebAssembly kernels (blend-kernels.ts) over one shared memory
  * holding every buffer (blend-memory.ts); each batch's window is split over the main thread and
- * helper workers (thread-count.ts decides how many, parallel.ts runs them).
+ * helper workers (thread-count.ts decides how many, work-claims.ts how they share a batch).
  */
 import { HandlePool } from '../io/handle-pool.js';
 import { DTYPE_BYTES, type TensorSource } from '../tensors/tensor-source.js';
