@@ -1,4 +1,9 @@
 #!/usr/bin/env node
-import { run } from '../dist/cli/main.js';
+'use strict';
+// CommonJS (bin/package.json), so that libuv's thread pool is sized before the ES modules of the
+// program are loaded (bin/thread-pool.js says why).
+require('./thread-pool.js');
 
-process.exitCode = await run(process.argv.slice(2));
+import('../dist/cli/main.js').then(async ({ run }) => {
+  process.exitCode = await run(process.argv.slice(2));
+});

@@ -1,8 +1,9 @@
 /**
  * One batch's work on a range of a window's elements: decode each snapshot's block to float64, then
  * add the batch to every target, block by block so the decoded values stay in cache. The main
- * thread and the helper worker each run this on their half of the window; blocks never overlap and
- * each element's sum is formed by one thread in snapshot order, so the split changes no bit.
+ * thread and each helper worker run this on their share of the window (thread-count.ts); shares
+ * never overlap and each element's sum is formed by one thread in snapshot order, so the number of
+ * threads changes no bit.
  *
  * A zero weight is skipped (not multiplied), as the plain loop does, so -0 and non-finite values in
  * unused snapshots behave the same whatever the batching.

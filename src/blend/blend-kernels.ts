@@ -1,7 +1,7 @@
 /**
  * The blend's WebAssembly kernels (decode-kernels.ts, accumulate-kernels.ts) as one module,
  * compiled once per thread and instantiated over the job's shared memory (blend-memory.ts), so the
- * main thread and the helper worker run the same code on the same bytes. Arguments are byte
+ * main thread and the helper workers run the same code on the same bytes. Arguments are byte
  * addresses in that memory.
  */
 import { accumulateKernel, encodeF32Kernel, nonFiniteCheckKernel, zeroKernel } from './accumulate-kernels.js';
@@ -37,7 +37,7 @@ export interface BlendKernels {
 
 let compiled: WebAssembly.Module | undefined;
 
-/** The compiled kernels, built once per process (the helper thread receives this module, not the bytes). */
+/** The compiled kernels, built once per process (helper threads receive this module, not the bytes). */
 export function kernelModule(): WebAssembly.Module {
   if (compiled === undefined) {
     const accumulators = ([1, 2] as const).flatMap((t) => Array.from({ length: BATCH }, (_, s) => accumulateKernel(t, s + 1, BLOCK_BYTES)));

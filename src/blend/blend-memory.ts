@@ -4,10 +4,13 @@
  * are written straight from it, so no byte is copied between JavaScript and WebAssembly.
  */
 import { BATCH, BLOCK_BYTES } from './blend-kernels.js';
+import { controlBytes } from './work-claims.js';
 
 export interface BlendLayout {
   /** Per thread: BATCH decoded blocks of float64, BLOCK_BYTES apart. */
   readonly scratch: readonly number[];
+  /** The threads' claim counters (work-claims.ts). */
+  readonly control: number;
   /** targets x BATCH float64: the weights of the batch being accumulated. */
   readonly weights: number;
   /** Per target: chunkElements float64 running sums. */
@@ -43,9 +46,10 @@ export function planBlendLayout(sizes: BlendSizes): BlendLayout {
   };
   const { targets, chunkElements, rawBytes, outputBytes, threads, bufferSets } = sizes;
   const scratch = Array.from({ length: threads }, () => take(BATCH * BLOCK_BYTES));
+  const control = take(controlBytes(threads));
   const weights = take(targets * BATCH * 8);
   const accumulators = Array.from({ length: targets }, () => take(chunkElements * 8));
   const outputs = Array.from({ length: targets }, () => take(outputBytes));
   const raw = Array.from({ length: bufferSets }, () => Array.from({ length: BATCH }, () => take(rawBytes)));
-  return { scratch, weights, accumulators, outputs, raw, totalBytes: next };
+  return { scratch, control, weights, accumulators, outputs, raw, totalBytes: next };
 }

@@ -1,11 +1,12 @@
 /**
- * The helper thread of the blend (see parallel.ts): receives the job's shared WebAssembly memory
+ * A helper thread of the blend (see parallel.ts): receives the job's shared WebAssembly memory
  * once, instantiates the same kernels over it, then gets one message per batch (plain numbers:
- * addresses and element range) and answers when done. It does no I/O.
+ * addresses and the window's layout) and claims blocks of it until none are left
+ * (work-claims.ts). It answers only when it fails. It does no I/O.
  */
 import { parentPort } from 'node:worker_threads';
-import { accumulateRange, type NonFiniteAt, type RangeWork } from './accumulate-range.js';
 import { instantiateKernels, type BlendKernels } from './blend-kernels.js';
+import { WorkControl, type ClaimWork } from './work-claims.js';
 
 export interface InitMessage {
   readonly type: 'init';
@@ -14,31 +15,35 @@ export interface InitMessage {
   readonly module: WebAssembly.Module;
   /** This thread's decode scratch in that memory. */
   readonly scratch: number;
+  /** This thread's number (the main thread is 0) and the count, for the control words. */
+  readonly thread: number;
+  readonly threads: number;
+  readonly control: number;
 }
 
-export interface BatchMessage extends RangeWork {
+export interface BatchMessage extends ClaimWork {
   readonly type: 'batch';
-  readonly id: number;
 }
 
-export interface DoneMessage {
-  readonly id: number;
-  readonly nonFinite?: NonFiniteAt;
-  readonly error?: string;
+export interface FailedMessage {
+  readonly error: string;
 }
 
-let state: { kernels: BlendKernels; view: Float64Array; scratch: number } | undefined;
+let state: { kernels: BlendKernels; view: Float64Array; control: WorkControl; scratch: number; thread: number } | undefined;
 
 parentPort?.on('message', (message: InitMessage | BatchMessage) => {
   if (message.type === 'init') {
-    state = { kernels: instantiateKernels(message.memory, message.module), view: new Float64Array(message.memory.buffer), scratch: message.scratch };
+    const buffer = message.memory.buffer;
+    state = {
+      kernels: instantiateKernels(message.memory, message.module), view: new Float64Array(buffer),
+      control: new WorkControl(buffer, message.control, message.threads), scratch: message.scratch, thread: message.thread,
+    };
     return;
   }
   try {
     if (state === undefined) throw new Error('batch before init');
-    const nonFinite = accumulateRange(state.kernels, state.view, message, state.scratch);
-    parentPort!.postMessage({ id: message.id, nonFinite } satisfies DoneMessage);
+    state.control.work(state.kernels, state.view, message, state.scratch, state.thread);
   } catch (error) {
-    parentPort!.postMessage({ id: message.id, error: String((error as Error)?.stack ?? error) } satisfies DoneMessage);
+    parentPort!.postMessage({ error: String((error as Error)?.stack ?? error) } satisfies FailedMessage);
   }
 });

@@ -11,9 +11,9 @@
  * batching. NaN/Inf are caught in the sums (non-finite.ts). Outputs are encoded block by block during
  * the window's last batch, while the sums are in cache, and written while the next window is
  * computed. The arithmetic runs in WebAssembly kernels (blend-kernels.ts) over one shared memory
- * holding every buffer (blend-memory.ts).
+ * holding every buffer (blend-memory.ts); each batch's window is split over the main thread and
+ * helper workers (thread-count.ts decides how many, work-claims.ts how they share a batch).
  */
-import { availableParallelism } from 'node:os';
 import { HandlePool } from '../io/handle-pool.js';
 import { DTYPE_BYTES, type TensorSource } from '../tensors/tensor-source.js';
 import { accumulateRange, type NonFiniteAt, type RangeWork } from './accumulate-range.js';
@@ -22,8 +22,10 @@ import { planBlendLayout, type BlendLayout } from './blend-memory.js';
 import type { PlannedTensor } from './blend-plan.js';
 import type { SegmentShape } from './block-codec.js';
 import { nonFiniteSourceError } from './non-finite.js';
-import { BlendHelper } from './parallel.js';
+import { BlendHelpers } from './parallel.js';
 import { planSourceReads, readBufferBytes, type SourceReads } from './read-plan.js';
+import { defaultThreads, threadsForWork } from './thread-count.js';
+import { claimBlocks, WorkControl } from './work-claims.js';
 import { planWindows, type Segment, type Window } from './windows.js';
 
 export interface TensorSink {
@@ -47,8 +49,10 @@ export interface BlendJob {
   readonly signal?: AbortSignal;
   /** Most snapshot files held open at once (default 64); the others are reopened when read. */
   readonly maxOpenFiles?: number;
-  /** Threads accumulating: 1 or 2 (default: 2 when the machine has 2+ cores and the job is large). */
+  /** Exactly this many threads accumulate (the main one and threads - 1 workers); overrides maxThreads. */
   readonly threads?: number;
+  /** At most this many threads (default: one per core, at most 16), fewer when the job is small (thread-count.ts). */
+  readonly maxThreads?: number;
 }
 
 /**
@@ -58,8 +62,6 @@ export interface BlendJob {
  * 1.61 to 1.86 s (alternating runs; four were no better beyond the noise).
  */
 const READ_AHEAD = 2;
-/** Below this many multiply-adds (elements x snapshots x targets) a second thread costs more than it saves. */
-const PARALLEL_MIN_WORK = 1 << 26;
 const DEFAULT_MAX_OPEN_FILES = 64;
 
 export async function blendSnapshots(job: BlendJob): Promise<{ bytesRead: number }> {
@@ -68,7 +70,7 @@ export async function blendSnapshots(job: BlendJob): Promise<{ bytesRead: number
   const windows = [...planWindows(job.plan, job.chunkElements)];
   const engine = new BlendEngine(job, windows);
   try {
-    engine.startHelper();
+    engine.startHelpers();
     let bytesRead = 0;
     for (const window of windows) {
       job.signal?.throwIfAborted();
@@ -98,8 +100,12 @@ class BlendEngine {
   private readonly kernels: BlendKernels;
   private readonly bytes: Uint8Array;
   private readonly float64: Float64Array;
-  private readonly parallel: boolean;
-  private helper: BlendHelper | undefined;
+  /** Threads accumulating each batch: this one and threads - 1 helpers. */
+  private readonly threads: number;
+  private helpers: BlendHelpers | undefined;
+  private readonly control: WorkControl;
+  /** Batches accumulated so far: each batch's claims carry its number. */
+  private sequence = 0;
   /** weightBatches[k][b]: target k's weights for batch b, zero-copy views. */
   private readonly weightBatches: Float64Array[][];
   private readonly writes: Promise<void>[];
@@ -117,7 +123,8 @@ class BlendEngine {
     this.pool = new HandlePool(Math.max(job.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES, READ_AHEAD * BATCH + 1));
     const blended = windows.filter((w) => w.mode === 'blend');
     const elements = blended.reduce((sum, w) => sum + w.elements, 0);
-    this.parallel = job.threads !== undefined ? job.threads >= 2 : availableParallelism() >= 2 && elements * job.sources.length * Math.max(1, targets) >= PARALLEL_MIN_WORK;
+    this.threads = job.threads ?? threadsForWork(job.maxThreads ?? defaultThreads(), elements * job.sources.length * Math.max(1, targets));
+    if (!Number.isSafeInteger(this.threads) || this.threads < 1) throw new RangeError(`threads must be a positive whole number, not ${this.threads}`);
     // A reduce, not Math.max(...spread): a large model can have more windows than a call takes arguments.
     const largest = (size: (w: Window) => number): number => blended.reduce((most, w) => Math.max(most, size(w)), 0);
     this.layout = planBlendLayout({
@@ -125,7 +132,7 @@ class BlendEngine {
       chunkElements: largest((w) => w.elements),
       rawBytes: largest((w) => readBufferBytes(w.segments)),
       outputBytes: largest((w) => outputBytes(w.segments)),
-      threads: this.parallel ? 2 : 1,
+      threads: this.threads,
       bufferSets: READ_AHEAD + 1,
     });
     this.schedule = batchSchedule(blended, job.sources.length);
@@ -133,6 +140,7 @@ class BlendEngine {
     this.kernels = instantiateKernels(this.memory);
     this.bytes = new Uint8Array(this.memory.buffer);
     this.float64 = new Float64Array(this.memory.buffer);
+    this.control = new WorkControl(this.memory.buffer, this.layout.control, this.threads);
     this.writes = Array.from({ length: targets }, () => Promise.resolve());
     this.weightBatches = job.weights.map((row) => {
       const all = Float64Array.from(row);
@@ -140,8 +148,8 @@ class BlendEngine {
     });
   }
 
-  startHelper(): void {
-    if (this.parallel) this.helper = BlendHelper.start(this.memory, this.layout.scratch[1]);
+  startHelpers(): void {
+    if (this.threads > 1) this.helpers = BlendHelpers.start(this.memory, this.layout.scratch.slice(1), this.layout.control);
   }
 
   async blendWindow(window: Window): Promise<number> {
@@ -192,7 +200,7 @@ class BlendEngine {
   /** Waits for every read and write still running, so a failure never races the caller's cleanup. */
   async settle(): Promise<void> {
     await Promise.allSettled([...this.inFlight]);
-    await this.helper?.close();
+    await this.helpers?.close();
   }
 
   /** Starts the scheduled batches until READ_AHEAD are waiting. */
@@ -220,7 +228,8 @@ class BlendEngine {
   }
 
   /**
-   * Accumulates one batch into every target; with a helper thread, each takes half of the window.
+   * Accumulates one batch into every target; with helpers, every thread claims runs of the window's
+   * blocks until none are left (work-claims.ts).
    * The last batch also encodes the outputs and (unless NaN/Inf are allowed) returns the first
    * NaN/Inf sum (non-finite.ts explains why sums).
    */
@@ -237,12 +246,14 @@ class BlendEngine {
       segments: shapes, offsets: batch.reads.map((r) => r.segmentOffsets), raw: batch.raw, count: batch.count,
       accumulators, weights, from: 0, to: elements, first: b === 0, last, check: last && !this.job.allowNonFinite, outputs,
     };
-    const split = Math.ceil(elements / 2 / BLOCK) * BLOCK;
-    if (this.helper === undefined || split >= elements) return accumulateRange(this.kernels, this.float64, work, scratch[0]);
-    const remote = this.track(this.helper.run({ ...work, from: split }));
-    const lower = accumulateRange(this.kernels, this.float64, { ...work, to: split }, scratch[0]);
-    const upper = await remote;
-    return lower ?? upper;
+    const blocks = Math.ceil(elements / BLOCK);
+    if (this.helpers === undefined || blocks <= 1) return accumulateRange(this.kernels, this.float64, work, scratch[0]);
+    const claims = { ...work, control: this.layout.control, sequence: ++this.sequence, claimBlocks: claimBlocks(elements, this.threads) };
+    this.control.open(claims.sequence);
+    this.helpers.post(claims);
+    this.control.work(this.kernels, this.float64, claims, scratch[0], 0);
+    await this.control.finished(blocks, this.helpers.failure);
+    return this.control.firstNonFinite();
   }
 
   /** Starts writing each target's encoded window (the output area is reused once the write is done). */

@@ -7,7 +7,7 @@ import type { BlendKernels } from './blend-kernels.js';
 import { DTYPE_BYTES } from '../tensors/tensor-source.js';
 import type { Segment } from './windows.js';
 
-/** The part of a Segment that decoding and encoding need (what crosses to the helper thread). */
+/** The part of a Segment that decoding and encoding need (what crosses to the helper threads). */
 export type SegmentShape = Pick<Segment, 'windowOffset' | 'count'> & {
   readonly tensor: Pick<Segment['tensor'], 'inputDType' | 'outputDType'>;
   /** Byte offset of the segment's first element in each target's encoded window. */

@@ -21,7 +21,7 @@ export interface WriteOptions {
   readonly force: boolean;
   readonly allowNonFinite?: boolean;
   readonly chunkElements?: number;
-  /** Accumulating threads (1 or 2; default: the engine decides from the job size and cores). */
+  /** Most threads blending (default: one per core, at most 16); fewer when the job is small. */
   readonly threads?: number;
   readonly onProgress?: (bytesRead: number) => void;
   readonly signal?: AbortSignal;
@@ -68,7 +68,7 @@ export async function writeReconstructions(plan: ReconstructionPlan, paths: read
       copySource: latest.source,
       sinks: writers,
       chunkElements: options.chunkElements ?? chunkElementsFor(paths.length),
-      threads: options.threads,
+      maxThreads: options.threads,
       allowNonFinite: options.allowNonFinite,
       onProgress: options.onProgress,
       signal: options.signal,

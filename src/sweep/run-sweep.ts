@@ -150,6 +150,7 @@ async function reconstructPass(context: SweepContext, targets: readonly Target[]
     dtype: context.settings.dtype,
     force: context.settings.force,
     allowNonFinite: context.settings.allowNonFinite,
+    threads: context.settings.threads,
     onProgress: (bytes) => context.emit({ type: 'pass-progress', bytesRead: bytes }),
     signal: context.signal,
   });

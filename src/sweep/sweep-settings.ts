@@ -27,6 +27,8 @@ export interface SweepSettings {
   readonly dtype: OutputDTypeChoice;
   readonly force: boolean;
   readonly allowNonFinite: boolean;
+  /** Most threads blending (undefined: the engine's default). */
+  readonly threads?: number;
   readonly discovery: DiscoveryOptions;
   readonly convention: Convention;
   /** ema-pytorch folders: --update-every as given (above 1: realised profiles; not given: a warning). */

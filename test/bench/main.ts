@@ -1,12 +1,14 @@
 /**
- * `npm run bench [-- --quick] [-- --json | --markdown] [-- --repeats N] [-- --large] [-- --only CASE,...]`: reconstruct and sweep
- * throughput against raw I/O (issue 6), on synthetic snapshot folders generated in a temporary
- * folder that is removed at the end, on error and on Ctrl-C. Measure on an idle machine.
+ * `npm run bench [-- --quick] [-- --json | --markdown] [-- --repeats N] [-- --large] [-- --only CASE,...] [-- --threads 1,N,...]`:
+ * reconstruct and sweep throughput against raw I/O (issue 6) for 1 and N blending threads (issue
+ * 17; N: one per core, at most 16), on synthetic snapshot folders generated in a temporary folder
+ * that is removed at the end, on error and on Ctrl-C. Measure on an idle machine.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, statfsSync } from 'node:fs';
 import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { defaultThreads } from '../../src/blend/thread-count.js';
 import { catMs, ddWriteMs, spawnTimed, syncAndDropCaches } from './baseline.js';
 import { median, renderMarkdown, renderTable, type BlendRow, type OtherRow } from './report.js';
 import { writeSyntheticFolder, type SyntheticCase } from './synthetic-snapshots.js';
@@ -23,6 +25,14 @@ const repeats = repeatsArg >= 0 ? Number(argv[repeatsArg + 1]) : quick ? 1 : 3;
 /** `--only f32-16x64MB,...`: just these cases, and none of the other rows (solve, inspect, train); `--only target-kinds`: just issue 15's rows. */
 const onlyArg = argv.indexOf('--only');
 const only = onlyArg >= 0 ? new Set(argv[onlyArg + 1].split(',')) : undefined;
+/** `--threads 1,4,16`: the thread counts timed for each case and K (default: 1 and the default N). */
+const threadsArg = argv.indexOf('--threads');
+const THREADS = [...new Set(threadsArg >= 0 ? argv[threadsArg + 1].split(',').map(Number) : [1, defaultThreads()])];
+if (THREADS.some((t) => !Number.isSafeInteger(t) || t < 1)) throw new Error(`--threads ${argv[threadsArg + 1]}: positive whole numbers, comma-separated`);
+/** The most threads asked for: the sweep and cold rows use it. */
+const MOST_THREADS = Math.max(...THREADS);
+/** The children size libuv's pool as bin/ema-synth.js does, before anything loads. */
+const THREAD_POOL = fileURLToPath(new URL('../../bin/thread-pool.js', import.meta.url));
 const log = (line: string): void => { (json ? process.stderr : process.stdout).write(`${line}\n`); };
 
 /** `sweep`: also time `ema-synth sweep --keep all` (same engine, issue 3's K = 32 vs K = 1 figure). */
@@ -52,18 +62,18 @@ function sigmaList(k: number): string {
 }
 
 async function child(args: string[], timeoutMs = CHILD_TIMEOUT_MS): Promise<{ code: number; ms: number; cpuMs: number; maxRssBytes: number; stdout: string; stderr: string } | undefined> {
-  const result = await spawnTimed(process.execPath, ['--import', 'tsx', join(BENCH_DIR, 'run-child.ts'), ...args], 'pipe', timeoutMs);
+  const result = await spawnTimed(process.execPath, ['--require', THREAD_POOL, '--import', 'tsx', join(BENCH_DIR, 'run-child.ts'), ...args], 'pipe', timeoutMs);
   if (result.timedOut) return undefined;
   const parsed = JSON.parse(result.out.trim().split('\n').pop()!);
   if (parsed.code !== 0) throw new Error(`ema-synth ${args.join(' ')} failed: ${parsed.stderr}`);
   return parsed;
 }
 
-async function reconstructOnce(dir: string, k: number, verify: boolean): Promise<{ ms: number; cpuMs: number; rss: number; verified?: VerifyResult }> {
+async function reconstructOnce(dir: string, k: number, threads: number, verify: boolean): Promise<{ ms: number; cpuMs: number; rss: number; verified?: VerifyResult }> {
   const out = join(root, 'out');
   mkdirSync(out);
   try {
-    const run = await child(['reconstruct', dir, '--sigma-rel', sigmaList(k), '--out-dir', out, '--json'], 900_000);
+    const run = await child(['reconstruct', dir, '--sigma-rel', sigmaList(k), '--out-dir', out, '--threads', String(threads), '--json'], 900_000);
     if (run === undefined) throw new Error(`reconstruct K=${k} timed out`);
     const verified = verify ? verifyOutputs(JSON.parse(run.stdout).targets) : undefined;
     if (verified && !verified.ok) throw new Error(`output check failed for K=${k}: worst error ${verified.worstErrorOverTolerance} x tolerance`);
@@ -76,7 +86,7 @@ async function reconstructOnce(dir: string, k: number, verify: boolean): Promise
 async function sweepOnce(dir: string, k: number): Promise<{ ms: number; cpuMs: number; rss: number }> {
   const out = join(root, 'sweep-out');
   try {
-    const run = await child(['sweep', dir, '--sigma-rel', sigmaList(k), '--out-dir', out, '--keep', 'all', '--json'], 900_000);
+    const run = await child(['sweep', dir, '--sigma-rel', sigmaList(k), '--out-dir', out, '--keep', 'all', '--threads', String(MOST_THREADS), '--json'], 900_000);
     if (run === undefined) throw new Error(`sweep K=${k} timed out`);
     return { ms: run.ms, cpuMs: run.cpuMs, rss: run.maxRssBytes };
   } finally {
@@ -96,20 +106,26 @@ async function benchCase(c: BenchCase, rows: BlendRow[], checks: string[], coldN
   const readMs = median(await seq(repeats, () => catMs(paths)));
   const nodeReadMs = median(await seq(repeats, () => nodeReadOnceMs(paths)));
   for (const k of c.targets) {
-    const writeMs = median(await seq(k >= 32 ? Math.min(repeats, 2) : repeats, () => ddWriteMs(root, k, fileBytes)));
-    const runs = await seq(k >= 32 ? Math.min(repeats, 2) : repeats, (r) => reconstructOnce(dir, k, r === 0));
-    const verified = runs[0].verified!;
-    checks.push(`${c.name} K=${k}: ${verified.samples} sampled outputs match the float64 sum (worst ${verified.worstErrorOverTolerance.toFixed(3)} x tolerance)`);
-    const row: BlendRow = {
-      case: c.name, cache: 'warm', targets: k, snapshots: c.snapshots, inputBytes, outputBytes: k * fileBytes, repeats: runs.length,
-      wallMs: median(runs.map((r) => r.ms)), cpuMs: median(runs.map((r) => r.cpuMs)), readMs, nodeReadMs, writeMs, peakRssBytes: Math.max(...runs.map((r) => r.rss)),
-    };
-    rows.push(row);
-    log(`  K=${k}: ${(row.wallMs / 1000).toFixed(2)} s (read ${(readMs / 1000).toFixed(2)} s + write ${(writeMs / 1000).toFixed(2)} s), RSS ${Math.round(row.peakRssBytes / MB)} MB`);
-    if (c.sweep) {
+    const count = k >= 32 ? Math.min(repeats, 2) : repeats;
+    const writeMs = median(await seq(count, () => ddWriteMs(root, k, fileBytes)));
+    // The thread counts alternate run by run, so a change in the machine's load hits them alike.
+    const runs = new Map<number, Awaited<ReturnType<typeof reconstructOnce>>[]>(THREADS.map((t) => [t, []]));
+    for (let r = 0; r < count; r++) for (const t of THREADS) runs.get(t)!.push(await reconstructOnce(dir, k, t, r === 0));
+    let row: BlendRow | undefined;
+    for (const [threads, timed] of runs) {
+      const verified = timed[0].verified!;
+      checks.push(`${c.name} K=${k} ${threads} thread(s): ${verified.samples} sampled outputs match the float64 sum (worst ${verified.worstErrorOverTolerance.toFixed(3)} x tolerance)`);
+      row = {
+        case: c.name, cache: 'warm', targets: k, threads, snapshots: c.snapshots, inputBytes, outputBytes: k * fileBytes, repeats: timed.length,
+        wallMs: median(timed.map((r) => r.ms)), cpuMs: median(timed.map((r) => r.cpuMs)), readMs, nodeReadMs, writeMs, peakRssBytes: Math.max(...timed.map((r) => r.rss)),
+      };
+      rows.push(row);
+      log(`  K=${k}, ${threads} thread(s): ${(row.wallMs / 1000).toFixed(2)} s (read ${(readMs / 1000).toFixed(2)} s + write ${(writeMs / 1000).toFixed(2)} s), CPU ${(row.cpuMs / 1000).toFixed(2)} s, RSS ${Math.round(row.peakRssBytes / MB)} MB`);
+    }
+    if (c.sweep && row !== undefined) {
       const sweeps = await seq(k >= 32 ? 1 : Math.min(repeats, 2), () => sweepOnce(dir, k));
-      rows.push({ ...row, case: `${c.name} sweep`, repeats: sweeps.length, wallMs: median(sweeps.map((r) => r.ms)), cpuMs: median(sweeps.map((r) => r.cpuMs)), peakRssBytes: Math.max(...sweeps.map((r) => r.rss)) });
-      log(`  sweep K=${k} --keep all: ${(rows[rows.length - 1].wallMs / 1000).toFixed(2)} s`);
+      rows.push({ ...row, case: `${c.name} sweep`, threads: MOST_THREADS, repeats: sweeps.length, wallMs: median(sweeps.map((r) => r.ms)), cpuMs: median(sweeps.map((r) => r.cpuMs)), peakRssBytes: Math.max(...sweeps.map((r) => r.rss)) });
+      log(`  sweep K=${k} --keep all, ${MOST_THREADS} thread(s): ${(rows[rows.length - 1].wallMs / 1000).toFixed(2)} s`);
     }
   }
   if (!quick && coldNote.text === undefined) {
@@ -121,8 +137,8 @@ async function benchCase(c: BenchCase, rows: BlendRow[], checks: string[], coldN
       const coldNodeRead = await nodeReadOnceMs(paths);
       const writeMs = await ddWriteMs(root, 1, fileBytes);
       await syncAndDropCaches();
-      const run = await reconstructOnce(dir, 1, false);
-      rows.push({ case: c.name, cache: 'cold', targets: 1, snapshots: c.snapshots, inputBytes, outputBytes: fileBytes, repeats: 1,
+      const run = await reconstructOnce(dir, 1, MOST_THREADS, false);
+      rows.push({ case: c.name, cache: 'cold', targets: 1, threads: MOST_THREADS, snapshots: c.snapshots, inputBytes, outputBytes: fileBytes, repeats: 1,
         wallMs: run.ms, cpuMs: run.cpuMs, readMs: coldRead, nodeReadMs: coldNodeRead, writeMs, peakRssBytes: run.rss });
       log(`  K=1 cold: ${(run.ms / 1000).toFixed(2)} s (cold cat ${(coldRead / 1000).toFixed(2)} s)`);
     }
@@ -192,7 +208,7 @@ async function main(): Promise<void> {
   const needed = quick ? 0.2e9 : large ? 8e9 : 4e9;
   if (free.bavail * free.bsize < needed) throw new Error(`${tmpdir()} has ${(free.bavail * free.bsize / 1e9).toFixed(1)} GB free; the benchmark needs ${needed / 1e9} GB`);
   const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGB: +(totalmem() / 1e9).toFixed(1), freeMemoryGB: +(freemem() / 1e9).toFixed(1), node: process.version, loadAverageAtStart: loadavg().map((l) => +l.toFixed(2)) };
-  log(`ema-synth benchmark${quick ? ' (quick)' : ''}: ${machine.cpus} CPUs, ${machine.memoryGB} GB RAM, load ${machine.loadAverageAtStart.join(' ')}, ${repeats} repeat(s), temp ${root}`);
+  log(`ema-synth benchmark${quick ? ' (quick)' : ''}: ${machine.cpus} CPUs, ${machine.memoryGB} GB RAM, load ${machine.loadAverageAtStart.join(' ')}, ${repeats} repeat(s), threads ${THREADS.join(', ')}, temp ${root}`);
   const rows: BlendRow[] = [];
   const checks: string[] = [];
   const coldNote: { text?: string } = quick ? { text: 'cold cache not measured in --quick' } : {};

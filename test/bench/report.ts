@@ -4,6 +4,8 @@ export interface BlendRow {
   readonly case: string;
   readonly cache: 'warm' | 'cold';
   readonly targets: number;
+  /** --threads given to ema-synth: the most it may use (it uses fewer below 2^25 multiply-adds per thread, e.g. in --quick). */
+  readonly threads: number;
   readonly snapshots: number;
   readonly inputBytes: number;
   readonly outputBytes: number;
@@ -37,19 +39,31 @@ export function throughput(row: BlendRow): number {
   return row.inputBytes / 1e9 / (row.wallMs / 1000);
 }
 
-const HEAD = ['case', 'cache', 'K', 'read GB', 'wall s', 'cpu s', 'GB/s', 'cat s', 'node read s', 'dd K s', 'ratio', 'vs node', 'peak RSS'];
+/** CPU seconds (all threads of the process) per GB of snapshots read. */
+export function cpuPerGB(row: BlendRow): number {
+  return row.cpuMs / 1000 / (row.inputBytes / 1e9);
+}
+
+/** Throughput against the same case, cache and K on one thread in this run ('-' without one). */
+export function speedUp(row: BlendRow, rows: readonly BlendRow[]): string {
+  const single = rows.find((r) => r.case === row.case && r.cache === row.cache && r.targets === row.targets && r.threads === 1);
+  return single === undefined || single === row ? '-' : `${(single.wallMs / row.wallMs).toFixed(2)}x`;
+}
+
+const HEAD = ['case', 'cache', 'K', 'threads', 'read GB', 'wall s', 'cpu s', 'cpu s/GB', 'GB/s', 'vs 1 thread', 'cat s', 'node read s', 'dd K s', 'ratio', 'vs node', 'peak RSS'];
 
 export function renderTable(rows: readonly BlendRow[], others: readonly OtherRow[]): string {
   const cells = rows.map((r) => [
-    r.case, r.cache, String(r.targets), (r.inputBytes / 1e9).toFixed(2), (r.wallMs / 1000).toFixed(2), (r.cpuMs / 1000).toFixed(2),
-    throughput(r).toFixed(2), (r.readMs / 1000).toFixed(2), (r.nodeReadMs / 1000).toFixed(2), (r.writeMs / 1000).toFixed(2), `${ratio(r).toFixed(2)}x`,
+    r.case, r.cache, String(r.targets), String(r.threads), (r.inputBytes / 1e9).toFixed(2), (r.wallMs / 1000).toFixed(2), (r.cpuMs / 1000).toFixed(2),
+    cpuPerGB(r).toFixed(2), throughput(r).toFixed(2), speedUp(r, rows), (r.readMs / 1000).toFixed(2), (r.nodeReadMs / 1000).toFixed(2), (r.writeMs / 1000).toFixed(2), `${ratio(r).toFixed(2)}x`,
     `${nodeRatio(r).toFixed(2)}x`, `${Math.round(r.peakRssBytes / 2 ** 20)} MB`,
   ]);
   const widths = HEAD.map((h, c) => Math.max(h.length, ...cells.map((row) => row[c].length)));
   const line = (row: string[]): string => row.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
   const out = [line(HEAD), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)];
   out.push('', 'ratio = wall / (cat of the snapshots + dd of K outputs with fsync), both measured in this run;',
-    'vs node = wall / (Node merely reading the snapshots as the engine does + dd)', '');
+    'vs node = wall / (Node merely reading the snapshots as the engine does + dd); vs 1 thread = throughput / that of 1 thread, same case and K;',
+    'cpu s/GB = CPU time of the whole process (all threads) per GB of snapshots', '');
   for (const other of others) out.push(`${other.name.padEnd(34)} ${other.ms === null ? '       -' : `${(other.ms / 1000).toFixed(2).padStart(8)} s`}  ${other.note}`);
   return `${out.join('\n')}\n`;
 }
@@ -63,10 +77,10 @@ export function median(values: readonly number[]): number {
 /** The same table as Markdown, for BENCHMARKS.md (`npm run bench -- --markdown`). */
 export function renderMarkdown(rows: readonly BlendRow[], others: readonly OtherRow[]): string {
   const out = [
-    '| case | cache | K | read GB | wall s | cpu s | GB/s | cat s | node read s | dd K outputs s | ratio | vs node | peak RSS |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...rows.map((r) => `| ${r.case} | ${r.cache} | ${r.targets} | ${(r.inputBytes / 1e9).toFixed(2)} | ${(r.wallMs / 1000).toFixed(2)} | ${(r.cpuMs / 1000).toFixed(2)} | `
-      + `${throughput(r).toFixed(2)} | ${(r.readMs / 1000).toFixed(2)} | ${(r.nodeReadMs / 1000).toFixed(2)} | ${(r.writeMs / 1000).toFixed(2)} | ${ratio(r).toFixed(1)}x | ${nodeRatio(r).toFixed(1)}x | ${Math.round(r.peakRssBytes / 2 ** 20)} MB |`),
+    '| case | cache | K | threads | read GB | wall s | cpu s | cpu s/GB | GB/s | vs 1 thread | cat s | node read s | dd K outputs s | ratio | vs node | peak RSS |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rows.map((r) => `| ${r.case} | ${r.cache} | ${r.targets} | ${r.threads} | ${(r.inputBytes / 1e9).toFixed(2)} | ${(r.wallMs / 1000).toFixed(2)} | ${(r.cpuMs / 1000).toFixed(2)} | `
+      + `${cpuPerGB(r).toFixed(2)} | ${throughput(r).toFixed(2)} | ${speedUp(r, rows)} | ${(r.readMs / 1000).toFixed(2)} | ${(r.nodeReadMs / 1000).toFixed(2)} | ${(r.writeMs / 1000).toFixed(2)} | ${ratio(r).toFixed(1)}x | ${nodeRatio(r).toFixed(1)}x | ${Math.round(r.peakRssBytes / 2 ** 20)} MB |`),
     '',
     '| other | time | note |',
     '| --- | ---: | --- |',

@@ -13,7 +13,7 @@ import { checkOutputs, passBytes, writeReconstructions } from '../../reconstruct
 import { discoverSnapshots } from '../../snapshots/discover.js';
 import { catchInterrupts } from '../interrupt.js';
 import { warn, type CliIo } from '../io.js';
-import { parseTimeOption } from '../options.js';
+import { parseThreads, parseTimeOption } from '../options.js';
 import { startProgress } from '../progress.js';
 import { sparseUpdateWarning } from '../../snapshots/sparse-update-warning.js';
 import { addSnapshotOptions, parseSnapshotFlags, type SnapshotFlags } from '../snapshot-options.js';
@@ -29,6 +29,7 @@ interface ReconstructFlags extends SnapshotFlags, TargetFlags {
   json?: boolean;
   dryRun?: boolean;
   allowNonfinite?: boolean;
+  threads?: string;
 }
 
 export function reconstructCommand(io: CliIo): Command {
@@ -45,12 +46,14 @@ export function reconstructCommand(io: CliIo): Command {
     .option('--force', 'replace existing output files')
     .option('--dry-run', 'solve and report only; write nothing')
     .option('--allow-nonfinite', 'blend snapshots holding NaN/Inf instead of stopping')
+    .option('--threads <N>', 'most threads blending (default: EMA_SYNTH_THREADS, else one per core up to 16; fewer for small jobs)')
     .option('--json', 'print one JSON document (with every coefficient) instead of a table');
   return addSnapshotOptions(command)
     .action(async (dir: string, flags: ReconstructFlags) => {
       const targets = parseTargets(flags);
       const time = parseTimeOption(flags.time);
       const snapshotSettings = parseSnapshotFlags(flags);
+      const threads = parseThreads(flags.threads, io.env);
       if (!flags.dryRun) checkOutputFlags(flags, targets.length);
       const set = await discoverSnapshots(dir, snapshotSettings.discovery);
       for (const note of set.notes) warn(io, note);
@@ -61,7 +64,7 @@ export function reconstructCommand(io: CliIo): Command {
         : flags.out !== undefined ? [flags.out]
         : plan.summaries.map((summary, j) => join(flags.outDir!, defaultOutputName(targets[j], summary.time)));
       for (const summary of plan.summaries) for (const message of fitWarnings(plan, summary)) warn(io, message);
-      if (!flags.dryRun) await writeOutputs(io, plan, outputs as string[], flags);
+      if (!flags.dryRun) await writeOutputs(io, plan, outputs as string[], flags, threads);
       const report = collectReconstructReport(dir, plan, outputs);
       io.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : renderReconstructTable(report));
     });
@@ -78,7 +81,7 @@ function checkOutputFlags(flags: ReconstructFlags, targets: number): void {
   if (flags.out !== undefined) checkpointFormatOf(flags.out);
 }
 
-async function writeOutputs(io: CliIo, plan: ReconstructionPlan, outputs: string[], flags: ReconstructFlags): Promise<void> {
+async function writeOutputs(io: CliIo, plan: ReconstructionPlan, outputs: string[], flags: ReconstructFlags, threads: number | undefined): Promise<void> {
   // An --out-dir is ours to create, as sweep creates its own; the folder of an --out file must exist.
   if (flags.outDir !== undefined) await mkdir(flags.outDir, { recursive: true }).catch((error: unknown) => { throw outputError(flags.outDir!, 'create the output folder', error); });
   await checkOutputs(plan, outputs, flags.force ?? false);
@@ -89,6 +92,7 @@ async function writeOutputs(io: CliIo, plan: ReconstructionPlan, outputs: string
       dtype: flags.dtype,
       force: flags.force ?? false,
       allowNonFinite: flags.allowNonfinite,
+      threads,
       onProgress: (bytes) => progress.update(bytes),
       signal: interrupts.signal,
     });

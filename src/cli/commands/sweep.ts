@@ -17,7 +17,7 @@ import type { Evaluation, SweepSettings } from '../../sweep/sweep-settings.js';
 import { renderSweepChart } from '../../sweep/terminal-chart.js';
 import { catchInterrupts } from '../interrupt.js';
 import { warn, type CliIo } from '../io.js';
-import { parsePositiveInteger, parseTimeOption } from '../options.js';
+import { parsePositiveInteger, parseThreads, parseTimeOption } from '../options.js';
 import { sweepProgress } from '../sweep-progress.js';
 import { loadBuiltinEvaluator } from '../builtin-evaluator.js';
 import { addSnapshotOptions, parseSnapshotFlags, type SnapshotFlags } from '../snapshot-options.js';
@@ -25,7 +25,7 @@ import { addSnapshotOptions, parseSnapshotFlags, type SnapshotFlags } from '../s
 interface SweepFlags extends SnapshotFlags, TargetFlags {
   time?: string; evalCmd?: string; eval?: string; outDir?: string;
   keep?: KeepPolicy; refine: string; maximize?: boolean; jobs: string; plot?: string; json?: boolean;
-  dtype: OutputDTypeChoice; force?: boolean; allowNonfinite?: boolean;
+  dtype: OutputDTypeChoice; force?: boolean; allowNonfinite?: boolean; threads?: string;
 }
 
 export function sweepCommand(io: CliIo): Command {
@@ -47,10 +47,11 @@ export function sweepCommand(io: CliIo): Command {
     .addOption(new Option('--dtype <dtype>', 'dtype of blended tensors').choices(['same', 'f32', 'f16', 'bf16']).default('same'))
     .option('--force', 'replace existing checkpoints and plot')
     .option('--allow-nonfinite', 'blend snapshots holding NaN/Inf instead of stopping')
+    .option('--threads <N>', 'most threads blending (default: EMA_SYNTH_THREADS, else one per core up to 16; fewer for small jobs)')
     .option('--json', 'print one JSON document instead of the table and chart');
   return addSnapshotOptions(command)
     .action(async (dir: string, flags: SweepFlags) => {
-      const settings = checkSweepFlags(dir, flags);
+      const settings = checkSweepFlags(dir, flags, io.env);
       const ownsPlot = flags.plot !== undefined && settings.outDir !== undefined && isInside(settings.outDir, flags.plot);
       if (flags.plot !== undefined) {
         plotFormatOf(flags.plot);
@@ -104,7 +105,7 @@ function reportFailures(io: CliIo, report: SweepReport): void {
   }
 }
 
-function checkSweepFlags(dir: string, flags: SweepFlags): SweepSettings {
+function checkSweepFlags(dir: string, flags: SweepFlags, env: CliIo['env']): SweepSettings {
   const targets = parseTargets(flags);
   // One curve, one axis: sigma_rel (--sigma-rel or --gamma), or one of the other target flags.
   const axes = [flags.sigmaRel ?? flags.gamma, flags.beta, flags.halfLife, flags.window].filter((f) => f !== undefined).length;
@@ -125,7 +126,7 @@ function checkSweepFlags(dir: string, flags: SweepFlags): SweepSettings {
   return {
     dir, targets, time: parseTimeOption(flags.time), evaluation, outDir, keep, refine,
     maximize: flags.maximize ?? false, jobs: parsePositiveInteger('--jobs', flags.jobs), dtype: flags.dtype,
-    force: flags.force ?? false, allowNonFinite: flags.allowNonfinite ?? false,
+    force: flags.force ?? false, allowNonFinite: flags.allowNonfinite ?? false, threads: parseThreads(flags.threads, env),
     discovery: snapshotSettings.discovery, convention: snapshotSettings.convention, givenUpdateEvery: snapshotSettings.givenUpdateEvery,
   };
 }
