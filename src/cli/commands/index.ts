@@ -7,6 +7,7 @@ import { convertCommand } from './convert.js';
 import { trainCommand } from './train.js';
 import { sampleCommand } from './sample.js';
 import { evaluateCommand } from './evaluate.js';
+import { planCommand } from './plan.js';
 
 /**
  * Every subcommand, in the order `--help` lists them. Each file under this folder exports one
@@ -21,4 +22,5 @@ export const commandFactories: ReadonlyArray<(io: CliIo) => Command> = [
   trainCommand,
   sampleCommand,
   evaluateCommand,
+  planCommand,
 ];
