@@ -4,6 +4,7 @@
  * absolute, `10%` relative). Errors name the flag and the value.
  */
 import { UsageError } from '../errors.js';
+import type { ErrorIncrease } from '../prune/prune-criterion.js';
 
 const SUFFIXES: Readonly<Record<string, number>> = {
   '': 1, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40,
@@ -33,8 +34,6 @@ export function parseFraction(flag: string, text: string): number {
 }
 
 /** `0.1pp`: fit error may rise by 0.1 percentage points; `10%`: by 10% of its value. */
-export type ErrorIncrease = { readonly kind: 'absolute'; readonly value: number } | { readonly kind: 'relative'; readonly value: number };
-
 export function parseErrorIncrease(flag: string, text: string): ErrorIncrease {
   const match = /^\s*(\d+\.?\d*|\.\d+)\s*(pp|%)\s*$/.exec(text);
   if (!match) {
@@ -42,11 +41,6 @@ export function parseErrorIncrease(flag: string, text: string): ErrorIncrease {
   }
   const value = Number(match[1]) / 100;
   return match[2] === 'pp' ? { kind: 'absolute', value } : { kind: 'relative', value };
-}
-
-/** Highest fit error allowed for a target whose error is now `baseline`. */
-export function allowedError(increase: ErrorIncrease, baseline: number): number {
-  return increase.kind === 'absolute' ? baseline + increase.value : baseline * (1 + increase.value);
 }
 
 /** Comma-separated items, each a percentage of `whole` (`25%`) or an absolute quantity (`8Mi`). */

@@ -8,6 +8,7 @@ import { trainCommand } from './train.js';
 import { sampleCommand } from './sample.js';
 import { evaluateCommand } from './evaluate.js';
 import { planCommand } from './plan.js';
+import { pruneCommand } from './prune.js';
 
 /**
  * Every subcommand, in the order `--help` lists them. Each file under this folder exports one
@@ -23,4 +24,5 @@ export const commandFactories: ReadonlyArray<(io: CliIo) => Command> = [
   sampleCommand,
   evaluateCommand,
   planCommand,
+  pruneCommand,
 ];
