@@ -84,7 +84,9 @@ export function planCadences(spec: CadenceSpec): CadenceTable {
 }
 
 function evaluateRow(spec: CadenceSpec, candidate: CadenceCandidate, spacing: Spacing, newTimes: readonly number[]): CadenceRow {
-  const snapshots: Profile[] = [...spec.existing, ...newTimes.flatMap((time) => spec.tracked.map((p) => ({ time, gamma: p.gamma })))];
+  // In discovery's order (time, then gamma), so the solve sees the same matrix as `inspect` on such a folder.
+  const snapshots: Profile[] = [...spec.existing, ...newTimes.flatMap((time) => spec.tracked.map((p) => ({ time, gamma: p.gamma })))]
+    .sort((a, b) => a.time - b.time || a.gamma - b.gamma);
   const gammas = spec.targets.map((t) => t.gamma);
   const perTime = fitAtTimes(snapshots, gammas, spec.times).map((fit): TimeSummary => {
     if (fit.time === undefined) return { requested: fit.requested, time: null, worst: null, median: null, worstSigmaRel: null };
