@@ -83,7 +83,7 @@ export interface ApplyOptions {
   readonly mode: 'trash' | 'delete';
   readonly trashDir?: string;
   readonly details: unknown;
-  /** Wait this long after each file (tests use it to interrupt between moves). */
+  /** Wait this long after each file is moved, before the manifest records it (tests interrupt there). */
   readonly pauseMs?: number;
 }
 
@@ -112,9 +112,10 @@ export async function applyRemovals(removed: readonly FileStamp[], all: readonly
       await save();
       throw new OutputError(`${stamp.path}: cannot ${options.mode === 'trash' ? 'move to the trash' : 'delete'} (${(error as Error).message}); ${i} file(s) were removed, see ${manifestPath}`);
     }
+    // Tests interrupt here, in the one state the manifest cannot settle (file moved, not yet recorded).
+    if (options.pauseMs) await new Promise((resolve) => setTimeout(resolve, options.pauseMs));
     entry.state = options.mode === 'trash' ? 'in trash' : 'deleted';
     await save();
-    if (options.pauseMs) await new Promise((resolve) => setTimeout(resolve, options.pauseMs));
   }
   run.finished = new Date().toISOString();
   await save();
