@@ -77,13 +77,14 @@ export class EliminationSystem {
     const targets = this.gammas.length;
     const hkk = this.h[k * m + k];
     const column = new Float64Array(m);
-    for (let i = 0; i < m; i++) column[i] = this.h[i * m + k];
+    // Only the lower triangle of H is kept up to date (it is symmetric): H_ik is at row max(i, k).
+    for (let i = 0; i < m; i++) column[i] = i >= k ? this.h[i * m + k] : this.h[k * m + i];
     for (let j = 0; j < targets; j++) {
       const zk = this.z[k * targets + j];
       this.q[j] -= (zk * zk) / hkk;
       this.s[j] -= (this.y[k] * zk) / hkk;
     }
-    // Written into the spare buffer (the two swap at every removal), row by row around row/column k.
+    // Written into the spare buffer (the two swap at every removal), lower triangle only, around row/column k.
     const h = this.spare.subarray(0, (m - 1) * (m - 1));
     const z = new Float64Array((m - 1) * targets);
     const y = new Float64Array(m - 1);
@@ -92,8 +93,9 @@ export class EliminationSystem {
       const factor = column[i] / hkk;
       const from = i * m;
       const to = a * (m - 1);
-      for (let l = 0; l < k; l++) h[to + l] = this.h[from + l] - factor * column[l];
-      for (let l = k + 1; l < m; l++) h[to + l - 1] = this.h[from + l] - factor * column[l];
+      const before = Math.min(k, i + 1);
+      for (let l = 0; l < before; l++) h[to + l] = this.h[from + l] - factor * column[l];
+      for (let l = k + 1; l <= i; l++) h[to + l - 1] = this.h[from + l] - factor * column[l];
       for (let j = 0; j < targets; j++) z[a * targets + j] = this.z[i * targets + j] - factor * this.z[k * targets + j];
       y[a] = this.y[i] - factor * this.y[k];
       a++;
