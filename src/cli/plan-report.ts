@@ -51,8 +51,9 @@ export function renderPlan(report: PlanReport): string {
       const { cadences, geometricBetter } = compareSpacings(table);
       lines.push(`geometric spacing (same snapshot count, gaps shrinking 4x towards the end) has the smaller worst error in ${geometricBetter} of ${cadences} cadences; ${geometricBetter * 2 > cadences ? 'it beats' : 'it does not beat'} uniform spacing for the same disk here.`);
     }
-    lines.push(...advice(report, tracked, table), '');
+    lines.push(...advice(report, tracked, table));
   }
+  lines.push(...acrossSets(report));
   return `${lines.join('\n').trimEnd()}\n`;
 }
 
@@ -71,15 +72,32 @@ function cells(row: CadenceRow, cheapest: boolean, showSpacing: boolean): string
 }
 
 function advice(report: PlanReport, tracked: readonly TrackedProfile[], table: CadenceTable): string[] {
-  if (table.cheapest === undefined) {
-    const best = table.rows.reduce((a, b) => (b.worst < a.worst ? b : a));
-    const worstTime = best.perTime.reduce((a, b) => ((b.worst ?? Infinity) > (a.worst ?? Infinity) ? b : a));
-    const limit = report.spec.budgetBytes !== undefined && table.rows.some((r) => r.withinError) ? 'within the budget' : `within ${formatPercent(report.spec.maxFitError, 2)} fit error`;
-    return [`no cadence keeps every target ${limit}: the smallest worst error is ${formatPercent(best.worst, 3)} (every ${best.label}${best.spacing === 'geometric' ? ', geometric' : ''}), set by sigma_rel ${formatSigma(worstTime.worstSigmaRel ?? 0)} at time ${worstTime.time}.`,
-      'denser cadences than listed (--every), other tracked profiles (--compare-profiles), fewer or nearer targets, or a larger --max-fit-error would help.'];
+  if (table.cheapest !== undefined) {
+    const r = recommendation(report, tracked, table.rows[table.cheapest]);
+    return [`cheapest within bounds: ${r.summary}`, ...r.lines.map((line) => `  ${line}`)];
   }
-  const r = recommendation(report, tracked, table.rows[table.cheapest]);
-  return [`cheapest within bounds: ${r.summary}`, ...r.lines.map((line) => `  ${line}`)];
+  const bound = formatPercent(report.spec.maxFitError, 2);
+  const describe = (row: CadenceRow): string => `every ${row.label}${row.spacing === 'geometric' ? ', geometric' : ''}`;
+  const withinError = table.rows.filter((r) => r.withinError);
+  if (withinError.length > 0) {
+    const cheapest = withinError.reduce((a, b) => (b.snapshots < a.snapshots ? b : a));
+    const affordable = table.rows.filter((r) => r.withinBudget);
+    const best = affordable.length === 0 ? undefined : affordable.reduce((a, b) => (b.worst < a.worst ? b : a));
+    return [`no cadence keeps every target within ${bound} and the disk budget: the cheapest within ${bound} (${describe(cheapest)}) needs ${formatBytes(cheapest.bytes ?? 0)}` +
+      (best === undefined ? '.' : `; within the budget the smallest worst error is ${formatPercent(best.worst, 3)} (${describe(best)}).`)];
+  }
+  const best = table.rows.reduce((a, b) => (b.worst < a.worst ? b : a));
+  const worstTime = best.perTime.reduce((a, b) => ((b.worst ?? Infinity) > (a.worst ?? Infinity) ? b : a));
+  return [`no cadence keeps every target within ${bound} fit error: the smallest worst error is ${formatPercent(best.worst, 3)} (${describe(best)}), set by sigma_rel ${formatSigma(worstTime.worstSigmaRel ?? 0)} at time ${worstTime.time}.`,
+    'denser cadences than listed (--every), other tracked profiles (--compare-profiles), fewer or nearer targets, or a larger --max-fit-error would help.'];
+}
+
+/** With --compare-profiles: which tracked set needs the least disk. */
+function acrossSets(report: PlanReport): string[] {
+  const chosen = report.tables.flatMap(({ tracked, table }) => (table.cheapest === undefined ? [] : [{ tracked, row: table.rows[table.cheapest] }]));
+  if (report.tables.length < 2 || chosen.length === 0) return [];
+  const best = chosen.reduce((a, b) => (b.row.snapshots < a.row.snapshots || (b.row.snapshots === a.row.snapshots && b.row.worst < a.row.worst) ? b : a));
+  return [`across the ${report.tables.length} tracked sets, the cheapest is sigma_rel ${best.tracked.map((p) => formatSigma(p.sigmaRel)).join(', ')}: every ${best.row.label}, ${best.row.snapshots} snapshots, worst fit error ${formatPercent(best.row.worst, 3)}`];
 }
 
 function recommendation(report: PlanReport, tracked: readonly TrackedProfile[], row: CadenceRow): { summary: string; lines: string[]; flags: string | null } {
