@@ -1,7 +1,7 @@
 /**
  * `prune --apply`: the only code that touches snapshot files. Before anything is removed, every
  * file is checked against the size and mtime it had when the choice was computed; then the
- * manifest (prune-manifest.json in the snapshot folder) is written, and rewritten after each file,
+ * manifest (prune-manifest.json in the snapshot folder) is written, and rewritten before each file,
  * so that if the run is killed at any point every file is in place or in the trash, and the
  * manifest says which (a file marked `moving` or `deleting` is the one in flight: in exactly one
  * of the two places for `moving`, in place or gone for `deleting`).
@@ -114,8 +114,8 @@ export async function applyRemovals(removed: readonly FileStamp[], all: readonly
     }
     // Tests interrupt here, in the one state the manifest cannot settle (file moved, not yet recorded).
     if (options.pauseMs) await new Promise((resolve) => setTimeout(resolve, options.pauseMs));
+    // Recorded with the next file's `moving` (one manifest write per file, not two).
     entry.state = options.mode === 'trash' ? 'in trash' : 'deleted';
-    await save();
   }
   run.finished = new Date().toISOString();
   await save();

@@ -204,7 +204,7 @@ async function planPruneRows(dir: string): Promise<OtherRow[]> {
   const trash = join(root, 'trash');
   const applied = await child(['prune', dir, '--keep', String(keep), '--sigma-rel', targets, '--apply', '--trash', trash, '--json'], 600_000);
   rows.push({ name: `prune ${MANY} -> ${keep} files --apply --trash`, ms: applied?.ms ?? null,
-    note: applied ? `choice plus ${MANY - keep} renames, manifest rewritten around each; cpu ${(applied.cpuMs / 1000).toFixed(1)} s` : 'timed out' });
+    note: applied ? `choice plus ${MANY - keep} renames, manifest rewritten (and fsynced) before each; cpu ${(applied.cpuMs / 1000).toFixed(1)} s` : 'timed out' });
   rmSync(trash, { recursive: true, force: true });
   return rows;
 }
