@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { median } from '../src/phema/schedule-fit.js';
 import { writeSafetensorsFile } from '../src/safetensors/writer.js';
@@ -110,4 +111,20 @@ test('plan refuses bad values with one error line naming the flag', async () => 
     assert.notEqual(result.code, 0, args.join(' '));
     assert.match(result.stderr, message, args.join(' '));
   }
+});
+
+test('plan --plot draws worst fit error against snapshot count, and will not replace a file without --force', async (t) => {
+  const file = join(makeTempDir(t), 'plan.svg');
+  const args = ['plan', '--duration', '1M', '--every', '1%,2%,5%', '--sigma-rel', TARGETS, '--plot', file];
+  const first = await runCli(args);
+  assert.equal(first.code, 0, first.stderr);
+  const svg = readFileSync(file, 'utf8');
+  assert.match(svg, /^<svg/);
+  assert.match(svg, /Snapshot cadence for a run of 1,000,000 images/);
+  assert.match(svg, /σ_rel 0\.05, 0\.1/);
+  const again = await runCli(args);
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /already exists/);
+  assert.equal((await runCli([...args, '--force'])).code, 0);
+  assert.equal((await runCli(['plan', '--duration', '1M', '--plot', 'x.pdf'])).code, 2);
 });

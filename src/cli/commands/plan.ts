@@ -4,6 +4,8 @@ import { MAX_SIGMA_REL, sigmaRelToGamma } from '../../phema/profile.js';
 import type { Spacing } from '../../phema/snapshot-schedule.js';
 import { planCadences, type CadenceCandidate, type CadenceSpec, type TrackedProfile } from '../../plan/cadence-plan.js';
 import { readRunSoFar, type RunSoFar } from '../../plan/plan-from-folder.js';
+import { buildPlanPlotSpec } from '../../plan/plan-plot-spec.js';
+import { plotFormatOf, writeVegaLitePlot } from '../../sweep/plot.js';
 import { parseTargets } from '../../reconstruct/targets.js';
 import { warn, type CliIo } from '../io.js';
 import { parsePositiveInteger } from '../options.js';
@@ -13,7 +15,7 @@ import { parseFraction, parseQuantity, parseTimesOfRun } from '../quantity-optio
 interface PlanFlags {
   duration: string; sigmaRel: string; profiles?: string; snapshotSize?: string; budget?: string; maxFitError: string;
   times: string; every: string; spacing: Spacing; compareProfiles?: string; from?: string; batch: string;
-  key?: string; skipInvalid?: boolean; json?: boolean;
+  key?: string; skipInvalid?: boolean; json?: boolean; plot?: string; force?: boolean;
 }
 
 /** Every 0.5% to 25% of the run: from far denser than the paper's runs to four snapshots per profile. */
@@ -38,8 +40,15 @@ export function planCommand(io: CliIo): Command {
     .option('--key <name>', 'with --from on PyTorch checkpoints: the nested dict holding the state dict')
     .option('--skip-invalid', 'with --from: skip unreadable snapshot files instead of stopping')
     .option('--json', 'print one JSON document')
+    .option('--plot <file>', 'also draw worst fit error against snapshot count (.svg or .png)')
+    .option('--force', 'replace an existing --plot file')
     .action(async (flags: PlanFlags) => {
+      if (flags.plot !== undefined) plotFormatOf(flags.plot);
       const report = await buildPlan(flags, io);
+      if (flags.plot !== undefined) {
+        const title = `Snapshot cadence for a run of ${report.duration.toLocaleString('en-US')} ${report.timeUnit ?? 'images'}`;
+        await writeVegaLitePlot(buildPlanPlotSpec(report.tables, report.spec.maxFitError, title), flags.plot, { force: flags.force });
+      }
       io.stdout.write(flags.json ? `${JSON.stringify(planJson(report), null, 2)}\n` : renderPlan(report));
     });
 }
