@@ -9,7 +9,7 @@ import { FIXTURES, makeTempDir, runCli } from './helpers/cli.js';
 const TARGETS = '0.04,0.06,...,0.2';
 
 interface Row { every: string; spacing: string; interval: number; snapshots: number; bytes: number | null; new_times: number[]; worst_fit_error: number | null; within_error: boolean; within_budget: boolean; per_time: Array<{ requested: number; time: number; worst: number; median: number }> }
-interface PlanJson { tables: Array<{ profiles: number[]; cheapest: number | null; rows: Row[]; recommendation: { flags: string | null } | null; spacing_comparison: { cadences: number; geometricBetter: number } | null }> }
+interface PlanJson { tables: Array<{ profiles: number[]; cheapest: number | null; rows: Row[]; recommendation: { flags: string | null } | null; spacing_comparison: { cadences: number; geometric_better: number } | null }> }
 
 async function plan(args: string[]): Promise<PlanJson> {
   const result = await runCli(['plan', ...args, '--json']);

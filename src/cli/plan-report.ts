@@ -48,7 +48,7 @@ export function renderPlan(report: PlanReport): string {
     lines.push('', `tracked sigma_rel ${tracked.map((p) => formatSigma(p.sigmaRel)).join(', ')}:`);
     lines.push(renderTable(headers(report), table.rows.map((row, index) => cells(row, index === table.cheapest, spec.spacing === 'geometric'))));
     if (spec.spacing === 'geometric') {
-      const { cadences, geometricBetter } = compareSpacings(table);
+      const { cadences, geometric_better: geometricBetter } = compareSpacings(table);
       lines.push(`geometric spacing (same snapshot count, gaps shrinking 4x towards the end) has the smaller worst error in ${geometricBetter} of ${cadences} cadences; ${geometricBetter * 2 > cadences ? 'it beats' : 'it does not beat'} uniform spacing for the same disk here.`);
     }
     lines.push(...advice(report, tracked, table));

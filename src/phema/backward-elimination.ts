@@ -45,16 +45,16 @@ export function eliminateGreedily(input: EliminationInput): EliminationStep[] {
   while (candidates.size > 0 && !input.enough(removed)) {
     const standing = standingScores(systems, order, initial, input.allowance);
     let best = -1;
-    let bestScore = Number.POSITIVE_INFINITY;
+    let bestScore: Score = { worst: Number.POSITIVE_INFINITY, own: Number.POSITIVE_INFINITY };
     for (const index of candidates) {
       const score = scoreRemoval(systems, order, standing, initial, input.allowance, index, bestScore);
-      if (score < bestScore) [best, bestScore] = [index, score];
+      if (better(score, bestScore)) [best, bestScore] = [index, score];
     }
-    if (best < 0 || !(bestScore <= input.maxScore)) break;
+    if (best < 0 || !(bestScore.worst <= input.maxScore)) break;
     for (const system of systems) if (system.contains(best)) system.remove(best);
     candidates.delete(best);
     removed.push(best);
-    steps.push({ index: best, score: bestScore });
+    steps.push({ index: best, score: bestScore.worst });
   }
   return steps;
 }
@@ -73,20 +73,39 @@ function standingScores(systems: readonly EliminationSystem[], order: readonly n
   return standing;
 }
 
-/** Worst normalised rise if `index` went; gives up early once it cannot beat `cutoff`. */
+/**
+ * `worst`: the largest normalised rise over every time and target if the snapshot went (what the
+ * criterion limits). `own`: the largest rise this removal itself causes (from the errors as they
+ * stand). Once an earlier removal has set the worst, many candidates tie on it; `own` then prefers
+ * the one that does least harm, rather than whichever comes first.
+ */
+interface Score {
+  readonly worst: number;
+  readonly own: number;
+}
+
+function better(a: Score, b: Score): boolean {
+  return a.worst < b.worst || (a.worst === b.worst && a.own < b.own);
+}
+
+/** The score if `index` went; gives up early (returning a worse score) once it cannot beat `cutoff`. */
 function scoreRemoval(
   systems: readonly EliminationSystem[], order: readonly number[], standing: Float64Array,
-  initial: readonly (readonly number[])[], allowance: readonly (readonly number[])[], index: number, cutoff: number,
-): number {
+  initial: readonly (readonly number[])[], allowance: readonly (readonly number[])[], index: number, cutoff: Score,
+): Score {
   let first = 0;
   while (first < order.length && !systems[order[first]].contains(index)) first++;
-  let score = standing[first];
-  for (let r = first; r < order.length && score < cutoff; r++) {
+  let worst = standing[first];
+  let own = Number.NEGATIVE_INFINITY;
+  for (let r = first; r < order.length; r++) {
     const t = order[r];
+    const system = systems[t];
     for (let j = 0; j < initial[t].length; j++) {
-      score = Math.max(score, (systems[t].errorWithout(index, j) - initial[t][j]) / allowance[t][j]);
-      if (score >= cutoff) return score;
+      const error = system.errorWithout(index, j);
+      worst = Math.max(worst, (error - initial[t][j]) / allowance[t][j]);
+      own = Math.max(own, (error - system.error(j)) / allowance[t][j]);
+      if (worst > cutoff.worst) return { worst, own };
     }
   }
-  return score;
+  return { worst, own };
 }

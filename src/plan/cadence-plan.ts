@@ -124,7 +124,7 @@ function cheapestRow(rows: readonly CadenceRow[]): number | undefined {
  * Geometric against uniform spacing at equal disk, per cadence: how often the geometric times give
  * the smaller worst error. Reported whichever way it comes out.
  */
-export function compareSpacings(table: CadenceTable): { readonly cadences: number; readonly geometricBetter: number } {
+export function compareSpacings(table: CadenceTable): { readonly cadences: number; readonly geometric_better: number } {
   let cadences = 0;
   let geometricBetter = 0;
   for (let i = 0; i + 1 < table.rows.length; i++) {
@@ -133,5 +133,5 @@ export function compareSpacings(table: CadenceTable): { readonly cadences: numbe
     cadences++;
     if (b.worst < a.worst) geometricBetter++;
   }
-  return { cadences, geometricBetter };
+  return { cadences, geometric_better: geometricBetter };
 }
