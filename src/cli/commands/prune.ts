@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { UsageError } from '../../errors.js';
+import { InputFileError, UsageError } from '../../errors.js';
 import { applyRemovals, MANIFEST_NAME, stampFiles } from '../../prune/apply-removals.js';
 import { choosePrune } from '../../prune/choose-removals.js';
 import type { PruneCriterion } from '../../prune/prune-criterion.js';
@@ -38,6 +38,8 @@ export function pruneCommand(io: CliIo): Command {
     const targets = parseTargets({ sigmaRel: flags.sigmaRel });
     const set = await discoverSnapshots(dir, settings.discovery);
     const stamps = await stampFiles(set.snapshots.map((s) => s.path));
+    const growing = set.snapshots.find((s, i) => s.bytes !== stamps[i].size);
+    if (growing !== undefined) throw new InputFileError(`${growing.path}: changed size while the folder was being read`, 'is training still writing to this folder? Run prune again once it has stopped');
     for (const note of set.notes) warn(io, note);
     let times: number[];
     try {
