@@ -1,7 +1,7 @@
 /** `ema-synth plan`'s report: the cadence table(s) as text, or as one JSON document. */
 import type { CadenceRow, CadenceSpec, CadenceTable, TrackedProfile } from '../plan/cadence-plan.js';
 import { compareSpacings } from '../plan/cadence-plan.js';
-import { formatSigma } from '../reconstruct/fit-warnings.js';
+import { formatSigma } from '../reconstruct/report-text.js';
 import { formatBytes, formatPercent, renderTable } from './format.js';
 
 export interface PlanReport {

@@ -1,7 +1,7 @@
 /** `ema-synth prune`'s report: the choice as text, or as one JSON document (also kept in the manifest). */
 import type { PruneChoice } from '../prune/choose-removals.js';
 import type { PruneCriterion } from '../prune/prune-criterion.js';
-import { formatSigma } from '../reconstruct/fit-warnings.js';
+import { formatSigma } from '../reconstruct/report-text.js';
 import type { Snapshot } from '../snapshots/discover.js';
 import { formatBytes, formatPercent, renderTable } from './format.js';
 

@@ -41,13 +41,3 @@ export function geometricTimes(start: number, end: number, count: number): numbe
   }
   return times;
 }
-
-/** The latest of `times` (sorted ascending) at or before `time`, or undefined when none is. */
-export function latestAtOrBefore(times: readonly number[], time: number): number | undefined {
-  let found: number | undefined;
-  for (const t of times) {
-    if (t <= time) found = t;
-    else break;
-  }
-  return found;
-}
