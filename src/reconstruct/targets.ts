@@ -21,6 +21,8 @@ export type Target =
   | { readonly kind: 'exponential'; readonly givenAs: 'half_life'; readonly halfLife: Length }
   | { readonly kind: 'window'; readonly window: Length };
 
+export type PowerTarget = Extract<Target, { kind: 'power' }>;
+
 export interface TargetFlags {
   sigmaRel?: string;
   gamma?: string;
@@ -108,6 +110,11 @@ function lengthText(length: Length): string {
 }
 
 /** The target's short label: kind and the number the user gave, in its shortest exact form. */
+/** Power-function targets only (`--sigma-rel` / `--gamma`), for commands whose math knows no other kind. */
+export function parsePowerTargets(options: Pick<TargetFlags, 'sigmaRel' | 'gamma'>): PowerTarget[] {
+  return parseTargets(options).filter((t): t is PowerTarget => t.kind === 'power');
+}
+
 export function targetLabel(target: Target): string {
   switch (target.kind) {
     case 'power': return target.givenAs === 'sigma_rel' ? `sigma_rel ${target.sigmaRel}` : `gamma ${target.gamma}`;

@@ -1,6 +1,7 @@
 import { extname } from 'node:path';
 import { UsageError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic-output.js';
+import type { TopLevelSpec } from 'vega-lite';
 import { buildPlotSpec, PLOT_FONT, type PlotOptions } from './plot-spec.js';
 import type { SweepReport } from './report.js';
 
@@ -26,8 +27,13 @@ export function plotFormatOf(file: string, flag = '--plot'): PlotFormat {
 
 /** The figure as SVG text. */
 export async function renderSweepSvg(report: SweepReport, options: PlotOptions = {}): Promise<string> {
+  return renderVegaLiteSvg(buildPlotSpec(report, options));
+}
+
+/** Any Vega-Lite figure as SVG text (also `plan --plot`'s). */
+export async function renderVegaLiteSvg(vegaLiteSpec: TopLevelSpec): Promise<string> {
   const [vega, vegaLite] = await Promise.all([import('vega'), import('vega-lite')]);
-  const { spec } = vegaLite.compile(buildPlotSpec(report, options));
+  const { spec } = vegaLite.compile(vegaLiteSpec);
   const view = new vega.View(vega.parse(spec), { renderer: 'none' });
   try {
     return await view.toSVG();
@@ -38,10 +44,13 @@ export async function renderSweepSvg(report: SweepReport, options: PlotOptions =
 
 /** The figure as PNG bytes, at `scale` times the SVG's pixel size (2: crisp on print and HiDPI). */
 export async function renderSweepPng(report: SweepReport, options: PlotOptions & { scale?: number } = {}): Promise<Uint8Array> {
-  const svg = await renderSweepSvg(report, options);
+  return svgToPng(await renderSweepSvg(report, options), options.scale);
+}
+
+async function svgToPng(svg: string, scale = 2): Promise<Uint8Array> {
   const { Resvg } = await import('@resvg/resvg-js');
   const resvg = new Resvg(svg, {
-    fitTo: { mode: 'zoom', value: options.scale ?? 2 },
+    fitTo: { mode: 'zoom', value: scale },
     background: 'white',
     font: { loadSystemFonts: true, defaultFontFamily: PLOT_FONT.split(',')[0].trim() },
   });
@@ -57,8 +66,13 @@ export async function writeSweepPlot(
   file: string,
   options: PlotOptions & { force?: boolean } = {},
 ): Promise<PlotFormat> {
+  return writeVegaLitePlot(buildPlotSpec(report, options), file, options);
+}
+
+/** Renders any Vega-Lite figure to FILE (.svg or .png), atomically, as writeSweepPlot does. */
+export async function writeVegaLitePlot(spec: TopLevelSpec, file: string, options: { force?: boolean } = {}): Promise<PlotFormat> {
   const format = plotFormatOf(file);
-  const data = format === 'svg' ? await renderSweepSvg(report, options) : await renderSweepPng(report, options);
-  await writeFileAtomic(file, data, { force: options.force });
+  const svg = await renderVegaLiteSvg(spec);
+  await writeFileAtomic(file, format === 'svg' ? svg : await svgToPng(svg), { force: options.force });
   return format;
 }

@@ -22,7 +22,7 @@ const large = argv.includes('--large');
 const markdown = argv.includes('--markdown');
 const repeatsArg = argv.indexOf('--repeats');
 const repeats = repeatsArg >= 0 ? Number(argv[repeatsArg + 1]) : quick ? 1 : 3;
-/** `--only f32-16x64MB,...`: just these cases, and none of the other rows (solve, inspect, train); `--only target-kinds`: just issue 15's rows. */
+/** `--only f32-16x64MB,...`: just these cases, and none of the other rows (solve, inspect, train); `--only target-kinds` or `--only plan-prune`: just issue 15's or issue 16's rows. */
 const onlyArg = argv.indexOf('--only');
 const only = onlyArg >= 0 ? new Set(argv[onlyArg + 1].split(',')) : undefined;
 /** `--threads 1,4,16`: the thread counts timed for each case and K (default: 1 and the default N). */
@@ -177,6 +177,7 @@ async function others(): Promise<OtherRow[]> {
   await writeSyntheticFolder(dir, { name: 'many', snapshots: MANY, bytesPerSnapshot: 4096, dtype: 'F32' });
   const inspect = await child(['inspect', dir]);
   rows.push({ name: `inspect, ${MANY} files`, ms: inspect?.ms ?? null, note: inspect ? `headers only, default grid of 28 targets; peak RSS ${Math.round(inspect.maxRssBytes / MB)} MB` : `did not finish within ${CHILD_TIMEOUT_MS / 1000} s` });
+  rows.push(...await planPruneRows(dir));
   rmSync(dir, { recursive: true, force: true });
   const trainBench = join(BENCH_DIR, 'train-step.ts');
   if (quick) rows.push({ name: 'train step', ms: null, note: 'skipped in --quick' });
@@ -203,6 +204,38 @@ async function targetKindRows(): Promise<OtherRow[]> {
   ];
 }
 
+/** Issue 16's targets: plan over 1,000 snapshots x 30 targets < 5 s; prune 2,000 -> 500 < 60 s (headers only). */
+async function planPruneRows(dir: string): Promise<OtherRow[]> {
+  const targets = '0.05,0.055,...,0.195'; // 30 targets
+  const snapshots = MANY / 2;
+  const plan = await child(['plan', '--duration', '1M', '--every', `${100 / (snapshots / 2)}%`, '--sigma-rel', targets, '--times', '25%,50%,75%,100%', '--json']);
+  const planned = plan && JSON.parse(plan.stdout).tables[0].rows[0].snapshots;
+  const rows: OtherRow[] = [{ name: `plan, ${planned} snapshots x 30 targets x 4 times`, ms: plan?.ms ?? null, note: plan ? `cpu ${(plan.cpuMs / 1000).toFixed(2)} s; target < 5 s` : 'timed out' }];
+  const keep = MANY / 4;
+  const prune = await child(['prune', dir, '--keep', String(keep), '--sigma-rel', targets, '--json'], 600_000);
+  const chosen = prune && JSON.parse(prune.stdout);
+  rows.push({ name: `prune ${MANY} -> ${keep} files, 30 targets (choice, dry run)`, ms: prune?.ms ?? null,
+    note: chosen ? `headers only; cpu ${(prune!.cpuMs / 1000).toFixed(1)} s; worst fit error ${(100 * Math.max(...chosen.fit[0].targets.map((t: { before: number }) => t.before))).toFixed(3)}% -> ${(100 * Math.max(...chosen.fit[0].targets.map((t: { after: number }) => t.after))).toFixed(3)}%; peak RSS ${Math.round(prune!.maxRssBytes / MB)} MB; target < 60 s` : 'timed out' });
+  const trash = join(root, 'trash');
+  const applied = await child(['prune', dir, '--keep', String(keep), '--sigma-rel', targets, '--apply', '--trash', trash, '--json'], 600_000);
+  rows.push({ name: `prune ${MANY} -> ${keep} files --apply --trash`, ms: applied?.ms ?? null,
+    note: applied ? `choice plus ${MANY - keep} renames, manifest rewritten (and fsynced) before each; cpu ${(applied.cpuMs / 1000).toFixed(1)} s` : 'timed out' });
+  rmSync(trash, { recursive: true, force: true });
+  return rows;
+}
+
+/** `--only plan-prune`: just issue 16's rows, on their own synthetic folder. */
+async function planPruneOnly(): Promise<OtherRow[]> {
+  const dir = join(root, 'many');
+  mkdirSync(dir);
+  await writeSyntheticFolder(dir, { name: 'many', snapshots: MANY, bytesPerSnapshot: 4096, dtype: 'F32' });
+  try {
+    return await planPruneRows(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const free = statfsSync(tmpdir());
   const needed = quick ? 0.2e9 : large ? 8e9 : 4e9;
@@ -213,7 +246,10 @@ async function main(): Promise<void> {
   const checks: string[] = [];
   const coldNote: { text?: string } = quick ? { text: 'cold cache not measured in --quick' } : {};
   for (const c of CASES) if (only === undefined || only.has(c.name)) await benchCase(c, rows, checks, coldNote);
-  const other = only === undefined ? await others() : only.has('target-kinds') ? await targetKindRows() : [];
+  const other = only === undefined ? await others() : [
+    ...(only.has('target-kinds') ? await targetKindRows() : []),
+    ...(only.has('plan-prune') ? await planPruneOnly() : []),
+  ];
   const result = { date: new Date().toISOString(), machine: { ...machine, loadAverageAtEnd: loadavg().map((l) => +l.toFixed(2)) }, repeats, rows, other, checks, cold: coldNote.text ?? 'measured (page cache dropped before each cold run)' };
   if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else {

@@ -7,6 +7,8 @@ import { convertCommand } from './convert.js';
 import { trainCommand } from './train.js';
 import { sampleCommand } from './sample.js';
 import { evaluateCommand } from './evaluate.js';
+import { planCommand } from './plan.js';
+import { pruneCommand } from './prune.js';
 
 /**
  * Every subcommand, in the order `--help` lists them. Each file under this folder exports one
@@ -21,4 +23,6 @@ export const commandFactories: ReadonlyArray<(io: CliIo) => Command> = [
   trainCommand,
   sampleCommand,
   evaluateCommand,
+  planCommand,
+  pruneCommand,
 ];
