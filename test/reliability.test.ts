@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, readdirSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeSafetensorsFile } from '../src/safetensors/writer.js';
 import { FIXTURES, makeTempDir, REPO_DIR, runCli } from './helpers/cli.js';
+import { requireInCi, runWithReadOnlyDir } from './helpers/read-only-dir.js';
 
 const F32_DIR = join(FIXTURES, 'snapshots-f32');
 const BIN = join(REPO_DIR, 'bin/ema-synth.js');
@@ -120,19 +121,9 @@ test('a missing or read-only output folder is a clear error before any work', as
   const missing = await runCli(['reconstruct', F32_DIR, '--sigma-rel', '0.08', '--out', join(makeTempDir(t), 'no/such/dir/ema.safetensors')]);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /error: .*no\/such\/dir\/ema\.safetensors: /);
-  // A read-only folder: as root (CI) permissions are ignored, so mount a read-only tmpfs in a private
-  // mount namespace (gone when the command ends); otherwise chmod. Either way EROFS/EACCES must be clear.
   const readOnly = makeTempDir(t);
-  const isRoot = process.getuid?.() === 0;
-  const command = `"${process.execPath}" "${BIN}" reconstruct "${F32_DIR}" --sigma-rel 0.08 --out "${join(readOnly, 'ema.safetensors')}"`;
-  if (!isRoot) chmodSync(readOnly, 0o555);
-  const result = isRoot
-    ? spawnSync('unshare', ['-m', 'bash', '-c', `mount -t tmpfs -o ro,size=1m none "${readOnly}" && exec ${command}`], { encoding: 'utf8' })
-    : spawnSync('bash', ['-c', `exec ${command}`], { encoding: 'utf8' });
-  if (!isRoot) chmodSync(readOnly, 0o755);
-  if (isRoot && /unshare|mount/.test(result.stderr) && !/^error:/m.test(result.stderr)) {
-    return t.diagnostic(`read-only folder check skipped: cannot mount here (${result.stderr.trim()})`);
-  }
+  const result = runWithReadOnlyDir(readOnly, `exec "${process.execPath}" "${BIN}" reconstruct "${F32_DIR}" --sigma-rel 0.08 --out "${join(readOnly, 'ema.safetensors')}"`);
+  if ('unavailable' in result) return requireInCi(t, result.unavailable);
   assert.equal(result.status, 1, result.stderr);
   assert.match(result.stderr, /^error: .*ema\.safetensors: .*(read-only|permission denied)/im);
 });
