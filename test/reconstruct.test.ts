@@ -148,25 +148,28 @@ test('skips a time-0 snapshot with a warning and names inconsistent files', asyn
   assert.match(twin.stderr, /twin\.safetensors and .*snapshot-0000004-0\.050\.safetensors both hold sigma_rel 0\.05 at time 4096|snapshot-0000004-0\.050\.safetensors and .*twin\.safetensors both hold/);
 });
 
-test('stops on NaN in a snapshot, naming file and tensor, unless --allow-nonfinite', async (t) => {
-  const dir = makeTempDir(t);
-  for (const name of readdirSync(F32_DIR)) copyFileSync(join(F32_DIR, name), join(dir, name));
-  const poisoned = snapshotTensors(0.05, 8192, 'F32').map((x) => {
-    if (x.name !== 'net.fc.weight') return x;
-    const data = new Uint8Array(x.data);
-    new DataView(data.buffer).setFloat32(4 * 17, Number.NaN, true);
-    return { ...x, data };
+for (const poison of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+  test(`stops on ${poison} in a snapshot, naming file and tensor, unless --allow-nonfinite`, async (t) => {
+    const dir = makeTempDir(t);
+    for (const name of readdirSync(F32_DIR)) copyFileSync(join(F32_DIR, name), join(dir, name));
+    const poisoned = snapshotTensors(0.05, 8192, 'F32').map((x) => {
+      if (x.name !== 'net.fc.weight') return x;
+      const data = new Uint8Array(x.data);
+      new DataView(data.buffer).setFloat32(4 * 17, poison, true);
+      return { ...x, data };
+    });
+    await writeSafetensorsFile(join(dir, 'snapshot-0000008-0.050.safetensors'), poisoned,
+      { ema_sigma_rel: '0.05', ema_time: '8192', ema_time_unit: 'image' }, { force: true });
+    const out = join(dir, 'out.safetensors');
+    const stopped = await runCli(['reconstruct', dir, '--sigma-rel', '0.08', '--out', out]);
+    assert.equal(stopped.code, 1);
+    assert.match(stopped.stderr, new RegExp(`^error: .*snapshot-0000008-0\\.050\\.safetensors: tensor "net\\.fc\\.weight" holds ${String(poison)} at element 17$`, 'm'));
+    assert.ok(!readdirSync(dir).some((n) => n.includes('out.safetensors')), 'no output or temporary file left behind');
+    const allowed = await runCli(['reconstruct', dir, '--sigma-rel', '0.08', '--out', out, '--allow-nonfinite', '--json']);
+    assert.equal(allowed.code, 0, allowed.stderr);
+    // The value reaches exactly its own element (w * Inf is +-Inf by the sign of w); every other one is written as usual.
+    const weight = JSON.parse(allowed.stdout).targets[0].coefficients.find((c: { file: string }) => c.file.endsWith('snapshot-0000008-0.050.safetensors')).coefficient;
+    const values = await readTensorValues(out, 'net.fc.weight');
+    values.forEach((v, i) => assert.ok(i === 17 ? Object.is(v, weight * poison) : Number.isFinite(v), `element ${i} is ${v}`));
   });
-  await writeSafetensorsFile(join(dir, 'snapshot-0000008-0.050.safetensors'), poisoned,
-    { ema_sigma_rel: '0.05', ema_time: '8192', ema_time_unit: 'image' }, { force: true });
-  const out = join(dir, 'out.safetensors');
-  const stopped = await runCli(['reconstruct', dir, '--sigma-rel', '0.08', '--out', out]);
-  assert.equal(stopped.code, 1);
-  assert.match(stopped.stderr, /snapshot-0000008-0\.050\.safetensors: tensor "net\.fc\.weight" holds NaN at element 17/);
-  assert.ok(!readdirSync(dir).some((n) => n.includes('out.safetensors')), 'no output or temporary file left behind');
-  const allowed = await runCli(['reconstruct', dir, '--sigma-rel', '0.08', '--out', out, '--allow-nonfinite']);
-  assert.equal(allowed.code, 0, allowed.stderr);
-  // The NaN reaches exactly its own element; every other one is written as usual.
-  const values = await readTensorValues(out, 'net.fc.weight');
-  values.forEach((v, i) => assert.equal(Number.isNaN(v), i === 17, `element ${i} is ${v}`));
-});
+}
