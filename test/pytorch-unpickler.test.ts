@@ -121,7 +121,7 @@ test('a tensor view reaching past its storage is refused', () => {
   assert.equal((run(bytes) as { hostKind: string }).hostKind, 'tensor');
 });
 
-test('mutated real data.pkl files fail only with InputFileError (fuzz, fixed seed)', async () => {
+test('mutated real data.pkl files fail only with InputFileError (fuzz, fixed seed), in bounded memory', async (t) => {
   const { ZipArchive } = await import('../src/pytorch/zip-archive.js');
   const pickles: Uint8Array[] = [];
   for (const file of ['ordered.pt', 'views.pt', 'nested.pt', 'protocol4.pt', 'parameters.pt']) {
@@ -136,6 +136,8 @@ test('mutated real data.pkl files fail only with InputFileError (fuzz, fixed see
     return seed % n;
   };
   let refused = 0;
+  let peak = 0;
+  const baseline = process.memoryUsage();
   const rounds = Number(process.env.EMA_SYNTH_FUZZ_ROUNDS ?? 3000);
   for (let round = 0; round < rounds; round++) {
     const bytes = pickles[round % pickles.length].slice();
@@ -147,6 +149,11 @@ test('mutated real data.pkl files fail only with InputFileError (fuzz, fixed see
       assert.ok(error instanceof InputFileError, `round ${round}: ${(error as Error).stack}`);
       refused++;
     }
+    const now = process.memoryUsage();
+    peak = Math.max(peak, now.heapUsed + now.arrayBuffers - baseline.heapUsed - baseline.arrayBuffers);
   }
-  assert.ok(refused > rounds / 4, `only ${refused} of ${rounds} mutations were refused`);
+  t.diagnostic(`${refused} of ${rounds} mutated pickles refused; heap + buffers peaked ${(peak / 2 ** 20).toFixed(1)} MB above the start`);
+  // Measured 2,971 of 3,000 at this seed; a byte changed inside a string or number can leave a valid pickle.
+  assert.ok(refused >= 0.95 * rounds, `only ${refused} of ${rounds} mutations were refused`);
+  assert.ok(peak < 64 * 2 ** 20, `memory grew by ${peak} bytes over the run`);
 });
