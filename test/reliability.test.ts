@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeSafetensorsFile } from '../src/safetensors/writer.js';
 import { FIXTURES, makeTempDir, REPO_DIR, runCli } from './helpers/cli.js';
@@ -135,7 +135,9 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     const out = join(dir, 'out');
     const log = join(dir, 'evaluated.log');
     const started = join(dir, 'started');
-    const command = `echo {sigma_rel} >> ${log}; if [ {sigma_rel} = 0.05 ]; then echo 0.5; else touch ${started}; sleep 30; echo 0.25; fi`;
+    const hang = join(dir, 'hang'); // while it exists, 0.1's command hangs
+    writeFileSync(hang, '');
+    const command = `echo {sigma_rel} >> ${log}; if [ {sigma_rel} = 0.05 ]; then echo 0.5; else if [ -e ${hang} ]; then touch ${started}; sleep 30; fi; echo 0.25; fi`;
     const args = ['sweep', F32_DIR, '--sigma-rel', '0.05,0.1', '--eval-cmd', command, '--out-dir', out, '--keep', 'best'];
     const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -161,6 +163,7 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     assert.ok(existsSync(done[0].checkpoint), `the finished target's checkpoint ${done[0].checkpoint} is kept`);
     assert.ok(records.every((r: { sigma_rel: number }) => r.sigma_rel !== 0.1), 'the interrupted evaluation is not recorded as a result');
 
+    rmSync(hang);
     const rerun = await runCli([...args, '--json']);
     assert.equal(rerun.code, 0, rerun.stderr);
     assert.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), ['0.05', '0.1', '0.1'], 'only the unfinished target is evaluated again');
