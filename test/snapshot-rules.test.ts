@@ -60,9 +60,9 @@ test('a folder of EDM2-named files without metadata gets exact times in images a
   });
   assert.equal(report.targets[0].fit_error, reference.targets[0].fit_error);
   const output = await readTensorValues(join(dir, 'out.safetensors'), 'net.fc.weight');
-  const fromMetadata = await runCli(['reconstruct', F32_DIR, '--sigma-rel', '0.08', '--out', join(dir, 'ref.out')]);
+  const fromMetadata = await runCli(['reconstruct', F32_DIR, '--sigma-rel', '0.08', '--out', join(dir, 'ref.safetensors')]);
   assert.equal(fromMetadata.code, 0, fromMetadata.stderr);
-  assert.deepEqual(output, await readTensorValues(join(dir, 'ref.out'), 'net.fc.weight'));
+  assert.deepEqual(output, await readTensorValues(join(dir, 'ref.safetensors'), 'net.fc.weight'));
 });
 
 test('a name whose kimg matches no multiple of 1024 images is refused, naming the file', async (t) => {

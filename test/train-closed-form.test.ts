@@ -122,7 +122,10 @@ test('sample draws exactly the hand-computed Heun trajectory of a zero network, 
     const result = await runCli(['sample', checkpoint, '--out', out, '--count', String(count), '--steps', String(steps), '--seed', '5', '--batch', '4', '--scale', '1', '--backend', 'cpu']);
     assert.equal(result.code, 0, result.stderr);
     const png = pngjs.PNG.sync.read(readFileSync(out));
-    assert.deepEqual([png.width, png.height], [24, 24]); // 3 x 3 images of 8 x 8
+    // 3 x 3 tiles of 8 x 8, 2 white pixels apart and from the border (an eighth of a tile, at least 2).
+    const [gap, pitch] = [2, 10];
+    assert.deepEqual([png.width, png.height], [3 * pitch + gap, 3 * pitch + gap]);
+    assert.deepEqual([...png.data.subarray(0, 4)], [255, 255, 255, 255], 'the border is white');
     const gain = closedFormGain(steps);
     let checked = 0;
     for (let i = 0; i < count; i++) {
@@ -130,8 +133,8 @@ test('sample draws exactly the hand-computed Heun trajectory of a zero network, 
       for (let e = 0; e < size; e++) {
         const value = gain * rng.normal();
         const [pixel, channel] = [Math.floor(e / 3), e % 3];
-        const [x, y] = [(i % 3) * 8 + (pixel % 8), Math.floor(i / 3) * 8 + Math.floor(pixel / 8)];
-        const actual = png.data[(y * 24 + x) * 4 + channel];
+        const [x, y] = [gap + (i % 3) * pitch + (pixel % 8), gap + Math.floor(i / 3) * pitch + Math.floor(pixel / 8)];
+        const actual = png.data[(y * png.width + x) * 4 + channel];
         // The 8-bit value of the float64 result (x * 127.5 + 128, floored, clipped); float32 arithmetic
         // may land on the other side of a level boundary only when within 1e-4 of it.
         const level = value * 127.5 + 128;
