@@ -9,6 +9,7 @@ import { isTempFileName, liveTempFiles, removeAllTempFiles, removeStaleTempFiles
 import { SafetensorsWriter } from '../src/safetensors/writer.js';
 import { openSafetensors } from '../src/safetensors/reader.js';
 import { OutputError } from '../src/errors.js';
+import { requireInCi, runWithReadOnlyDir } from './helpers/read-only-dir.js';
 
 async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'ema-synth-atomic-'));
@@ -109,12 +110,24 @@ test('a missing output folder is an OutputError naming the path', async () => {
   await rm(dir, { recursive: true });
 });
 
-test('a read-only folder is an OutputError', { skip: process.getuid?.() === 0 ? 'root ignores folder permissions' : false }, async () => {
+test('a read-only folder is an OutputError naming the output, and nothing is written', async (t) => {
+  // In a child process: as root (CI) the folder is a read-only tmpfs in a private mount namespace.
   const dir = await tempDir();
-  await chmod(dir, 0o555);
-  await assert.rejects(writeFileAtomic(join(dir, 'out.bin'), 'x'), /permission denied/);
-  await chmod(dir, 0o755);
-  await rm(dir, { recursive: true });
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const script = `
+    import { writeFileAtomic } from ${JSON.stringify(new URL('../src/io/atomic-output.ts', import.meta.url).href)};
+    import { readdirSync } from 'node:fs';
+    try {
+      await writeFileAtomic(${JSON.stringify(join(dir, 'out.bin'))}, 'x');
+      console.log('no error');
+    } catch (error) {
+      console.log(error.constructor.name + ': ' + error.message + ' | ' + error.hint);
+    }
+    console.log('left: ' + JSON.stringify(readdirSync(${JSON.stringify(dir)})));`;
+  const result = runWithReadOnlyDir(dir, `exec "${process.execPath}" --import tsx --input-type=module -e '${script.replaceAll("'", "'\\''")}'`);
+  if ('unavailable' in result) return requireInCi(t, result.unavailable);
+  assert.match(result.stdout, /^OutputError: .*out\.bin: cannot create a temporary file in its folder: (the filesystem is read-only \| choose a writable folder|permission denied \| choose a folder you can write to)$/m, result.stderr);
+  assert.match(result.stdout, /^left: \[\]$/m);
 });
 
 test('a write that hits the file size limit (EFBIG) fails clearly and leaves no file', async () => {

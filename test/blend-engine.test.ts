@@ -169,11 +169,57 @@ test('a NaN met by the helper thread (upper half of a window) is named too', asy
   await assert.rejects(blend(fixture, weightRows(2), 5000, { threads: 2 }), /s3\.safetensors: tensor "g\.f32" holds NaN at element 2400/);
 });
 
-test('with fewer open files allowed than snapshots, sources are closed and reopened and results do not change', async (t) => {
-  const fixture = await makeSnapshots(t);
-  const weights = weightRows(1);
-  const [bytes] = await blend(fixture, weights, 200, { maxOpenFiles: 1 }); // raised to the engine's minimum of 17
-  assert.deepEqual(bytes, expectedOutput(fixture, weights[0], 'same'));
+test('with more snapshots than open files allowed, sources are closed, reopened and read again, and results do not change', async (t) => {
+  // The engine keeps at least 17 files open (two batches of 8 with reads in flight, plus one), so it takes
+  // more snapshots than that, and several windows, for files to be closed and read again after reopening.
+  const count = 40;
+  const elements = 3000;
+  const dir = mkdtempSync(join(tmpdir(), 'blend-engine-evict-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const next = seededRandom(777);
+  const values = Array.from({ length: count }, () => Float32Array.from({ length: elements }, () => next() * 2 - 1));
+  const weights = Array.from({ length: count }, () => next() - 0.3);
+  const paths = values.map((_, i) => join(dir, `s${i}.safetensors`));
+  for (let i = 0; i < count; i++) await writeSafetensorsFile(paths[i], [{ name: 'w', dtype: 'F32', shape: [elements], data: new Uint8Array(values[i].buffer) }]);
+  const opened = await Promise.all(paths.map((path) => openSafetensors(path)));
+  // Each source counts its closes and the reads that came after one (those had to reopen the file).
+  const stats = { closes: 0, readsAfterReopen: 0, open: 0, mostOpen: 0 };
+  const sources = opened.map((source) => {
+    let isOpen = false;
+    let wasClosed = false;
+    return new Proxy(source, {
+      get(target, property, receiver) {
+        if (property === 'close') {
+          return async () => {
+            if (isOpen) { stats.closes++; stats.open--; wasClosed = true; }
+            isOpen = false;
+            await target.close();
+          };
+        }
+        if (property === 'read' || property === 'readAt') {
+          const method = Reflect.get(target, property, target) as (...args: unknown[]) => Promise<void>;
+          return async (...args: unknown[]) => {
+            if (!isOpen) { isOpen = true; stats.open++; stats.mostOpen = Math.max(stats.mostOpen, stats.open); }
+            if (wasClosed) stats.readsAfterReopen++;
+            await method.apply(target, args);
+          };
+        }
+        return Reflect.get(target, property, receiver);
+      },
+    });
+  });
+  const sink = new MemorySink();
+  try {
+    await blendSnapshots({ sources, weights: [weights], plan: planTensors(opened[0].tensors, 'same'), copySource: sources[count - 1], sinks: [sink], chunkElements: 500, maxOpenFiles: 1, threads: 1 });
+  } finally {
+    await Promise.all(opened.map((source) => source.close()));
+  }
+  assert.ok(stats.closes >= count, `files were closed by the pool (${stats.closes} closes)`);
+  assert.ok(stats.readsAfterReopen >= count, `files were read after being closed (${stats.readsAfterReopen} reads)`);
+  assert.ok(stats.mostOpen <= 17, `at most 17 files open at once, saw ${stats.mostOpen}`);
+  const sum = new Float64Array(elements);
+  for (let i = 0; i < count; i++) for (let e = 0; e < elements; e++) sum[e] += weights[i] * values[i][e];
+  assert.deepEqual(sink.bytes(), Buffer.from(Float32Array.from(sum).buffer));
 });
 
 test('the handle pool closes the least recently used item beyond its capacity', async () => {

@@ -8,7 +8,7 @@ import { openPytorchCheckpoint } from '../src/pytorch/checkpoint-source.js';
 import {
   describeEmaPytorchSnapshot, isEmaPytorchBookkeepingTensor, parseEmaPytorchFileName, profileForIndex, snapshotTimeForStep,
 } from '../src/pytorch/ema-pytorch-convention.js';
-import { emaPytorchAccumulate, emaPytorchInnerProduct, emaPytorchWeights } from '../src/pytorch/ema-pytorch-match.js';
+import { emaPytorchInnerProduct, emaPytorchWeights } from '../src/pytorch/ema-pytorch-match.js';
 import { describeSparseUpdates, emaPytorchRealisedWeights, realisedSigmaRel } from '../src/pytorch/ema-pytorch-sparse.js';
 import { decodeFloats } from '../src/safetensors/dtype-convert.js';
 
@@ -127,6 +127,20 @@ test('--match ema-pytorch coefficients equal synthesize_ema_model\'s (float32 ga
   const ab = emaPytorchInnerProduct(3, 2.5, 7, 6.94);
   assert.ok(Math.abs(ab - emaPytorchInnerProduct(7, 6.94, 3, 2.5)) <= 1e-15 * ab);
 });
+
+/**
+ * ema-pytorch's accumulation of one tensor, replayed: float32 products and sums in the order given
+ * (a Python float weight times a float32 tensor is rounded to float32 too). Checks that the fixture's
+ * tensors are what these weights give under ema-pytorch's arithmetic.
+ */
+function emaPytorchAccumulate(weights: readonly number[], values: readonly ArrayLike<number>[]): Float32Array {
+  const out = new Float32Array(values[0]?.length ?? 0);
+  for (let i = 0; i < weights.length; i++) {
+    const w = Math.fround(weights[i]);
+    for (let k = 0; k < out.length; k++) out[k] = Math.fround(out[k] + Math.fround(values[i][k] * w));
+  }
+  return out;
+}
 
 test('replaying the float32 accumulation over the float16 checkpoints gives synthesize_ema_model\'s tensors', async () => {
   const files = readdirSync(`${dir}ema-pytorch`).filter((f) => parseEmaPytorchFileName(f)).sort();

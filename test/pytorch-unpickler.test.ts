@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { InputFileError } from '../src/errors.js';
 import { openPytorchCheckpoint } from '../src/pytorch/checkpoint-source.js';
@@ -9,8 +8,6 @@ import { torchStateDictHost } from '../src/pytorch/torch-globals.js';
 import { PyDict, PyTuple } from '../src/pytorch/pickle-values.js';
 
 const dir = fileURLToPath(new URL('../fixtures/pytorch/', import.meta.url));
-// The command each malicious fixture would run if it were unpickled by Python.
-const MARKER = '/tmp/ema-synth-pwned-marker';
 
 const run = (bytes: number[] | Uint8Array) => unpickle(Uint8Array.from(bytes), torchStateDictHost('test.pkl'), 'test.pkl');
 
@@ -20,8 +17,9 @@ for (const [file, global] of [
   ['evil-eval.pt', 'builtins.eval'],
   ['evil-storage.pt', 'subprocess.Popen'],
 ]) {
-  test(`${file} is refused naming ${global}, and nothing runs`, async () => {
-    rmSync(MARKER, { force: true });
+  // A JavaScript unpickler cannot run Python, so a file appearing or not proves nothing; what is
+  // checked is that the global is refused by its name, which fails the whole load.
+  test(`${file} is refused naming ${global}`, async () => {
     await assert.rejects(openPytorchCheckpoint(`${dir}${file}`), (error: unknown) => {
       assert.ok(error instanceof InputFileError);
       assert.ok(error.message.includes(`refused to load global ${global}`), error.message);
@@ -29,9 +27,16 @@ for (const [file, global] of [
       assert.match(error.hint ?? '', /nothing from this file was executed/);
       return true;
     });
-    assert.equal(existsSync(MARKER), false);
   });
 }
+
+test('a global outside the allow-list is refused when it is named, before any later opcode is read', () => {
+  // PROTO 2, GLOBAL 'os system', then a byte that is no opcode: the refusal must come first.
+  const bytes = [0x80, 0x02, 0x63, ...new TextEncoder().encode('os\nsystem\n'), 0xff];
+  assert.throws(() => run(bytes), /refused to load global os\.system/);
+  assert.throws(() => run([0x80, 0x02, 0x63, ...new TextEncoder().encode('torch._utils\n_rebuild_tensor_v2\n'), 0xff]), (error: unknown) =>
+    error instanceof InputFileError && !/refused to load global/.test(error.message));
+});
 
 test('plain containers and numbers unpickle to their values', () => {
   // Hand-assembled; CPython's pickle.loads gives {'a': [1, -2, 3.5, None, True], 'b': (2**70, -300, 'é')}.
@@ -116,7 +121,7 @@ test('a tensor view reaching past its storage is refused', () => {
   assert.equal((run(bytes) as { hostKind: string }).hostKind, 'tensor');
 });
 
-test('mutated real data.pkl files fail only with InputFileError (fuzz, fixed seed)', async () => {
+test('mutated real data.pkl files fail only with InputFileError (fuzz, fixed seed), in bounded memory', async (t) => {
   const { ZipArchive } = await import('../src/pytorch/zip-archive.js');
   const pickles: Uint8Array[] = [];
   for (const file of ['ordered.pt', 'views.pt', 'nested.pt', 'protocol4.pt', 'parameters.pt']) {
@@ -131,6 +136,8 @@ test('mutated real data.pkl files fail only with InputFileError (fuzz, fixed see
     return seed % n;
   };
   let refused = 0;
+  let peak = 0;
+  const baseline = process.memoryUsage();
   const rounds = Number(process.env.EMA_SYNTH_FUZZ_ROUNDS ?? 3000);
   for (let round = 0; round < rounds; round++) {
     const bytes = pickles[round % pickles.length].slice();
@@ -142,6 +149,11 @@ test('mutated real data.pkl files fail only with InputFileError (fuzz, fixed see
       assert.ok(error instanceof InputFileError, `round ${round}: ${(error as Error).stack}`);
       refused++;
     }
+    const now = process.memoryUsage();
+    peak = Math.max(peak, now.heapUsed + now.arrayBuffers - baseline.heapUsed - baseline.arrayBuffers);
   }
-  assert.ok(refused > rounds / 4, `only ${refused} of ${rounds} mutations were refused`);
+  t.diagnostic(`${refused} of ${rounds} mutated pickles refused; heap + buffers peaked ${(peak / 2 ** 20).toFixed(1)} MB above the start`);
+  // Measured 2,971 of 3,000 at this seed; a byte changed inside a string or number can leave a valid pickle.
+  assert.ok(refused >= 0.95 * rounds, `only ${refused} of ${rounds} mutations were refused`);
+  assert.ok(peak < 64 * 2 ** 20, `memory grew by ${peak} bytes over the run`);
 });

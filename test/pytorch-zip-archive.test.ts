@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as zlib from 'node:zlib';
 import { InputFileError } from '../src/errors.js';
 import { openPytorchCheckpoint } from '../src/pytorch/checkpoint-source.js';
 import { ZipArchive } from '../src/pytorch/zip-archive.js';
@@ -36,6 +37,7 @@ function zip64Archive(files: { name: string; data: Uint8Array }[]): Uint8Array {
     entry.writeUInt32LE(0x02014b50, 0);
     entry.writeUInt16LE(45, 4);
     entry.writeUInt16LE(45, 6);
+    entry.writeUInt32LE(zlib.crc32(data), 16);
     entry.writeUInt32LE(0xffffffff, 20);
     entry.writeUInt32LE(0xffffffff, 24);
     entry.writeUInt16LE(nameBytes.length, 28);
@@ -122,33 +124,87 @@ test('a big-endian checkpoint is refused rather than read with swapped bytes', a
   await assert.rejects(openPytorchCheckpoint(`${dir}big-endian.pt`), /big-endian\.pt was saved with big-endian byte order/);
 });
 
-test('mutated checkpoint files fail only with InputFileError (fuzz over zip structures, fixed seed)', async () => {
+/** Every tensor's bytes of a checkpoint, by name. */
+async function readAllTensors(path: string): Promise<Map<string, Buffer>> {
+  const source = await openPytorchCheckpoint(path);
+  try {
+    const tensors = new Map<string, Buffer>();
+    for (const t of source.tensors) {
+      const bytes = new Uint8Array(t.byteLength);
+      await source.read(t.name, 0, bytes);
+      tensors.set(t.name, Buffer.from(bytes));
+    }
+    return tensors;
+  } finally {
+    await source.close();
+  }
+}
+
+test('mutated checkpoints are refused with InputFileError or read exactly as the original, never silently changed', async (t) => {
   const original = readFileSync(`${dir}views.pt`);
+  const truth = await readAllTensors(`${dir}views.pt`);
+  // Where the tensor records' bytes lie: a change there must be refused (their CRC-32 is checked).
+  const records = [...(await ZipArchive.open(`${dir}views.pt`).then(async (zip) => {
+    const spans = [...zip.entries.values()].filter((e) => /\/data\/\d+$/.test(e.name)).map((e) => {
+      const at = e.localHeaderOffset;
+      const start = at + 30 + original.readUInt16LE(at + 26) + original.readUInt16LE(at + 28);
+      return [start, start + e.uncompressedSize] as const;
+    });
+    await zip.close();
+    return spans;
+  }))];
+  const inRecord = (at: number): boolean => records.some(([start, end]) => at >= start && at < end);
   const tmp = mkdtempSync(join(tmpdir(), 'ema-zip-fuzz-'));
   let seed = 777;
   const random = (n: number): number => {
     seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
     return seed % n;
   };
+  const counts = { refused: 0, intact: 0, dataFlips: 0, dataFlipsRefused: 0 };
+  const baseline = process.memoryUsage();
+  let peak = 0;
   try {
     const rounds = Number(process.env.EMA_SYNTH_FUZZ_ROUNDS ?? 300);
     for (let round = 0; round < rounds; round++) {
       const bytes = Buffer.from(original);
-      // Aim half of the mutations at the central directory and end records (the last 600 bytes).
-      for (let m = 1 + random(3); m > 0; m--) {
-        const at = random(2) === 0 ? bytes.length - 1 - random(600) : random(bytes.length);
-        bytes[at] = random(256);
+      // A third of the rounds change a byte inside a tensor record; the others aim half of their changes
+      // at the central directory and end records (the last 600 bytes).
+      const changed: number[] = [];
+      if (round % 3 === 0) {
+        const [start, end] = records[random(records.length)];
+        if (end > start) changed.push(start + random(end - start));
+      } else {
+        for (let m = 1 + random(3); m > 0; m--) changed.push(random(2) === 0 ? bytes.length - 1 - random(600) : random(bytes.length));
       }
+      for (const at of changed) bytes[at] = (bytes[at] + 1 + random(255)) % 256; // always a different value
       const path = join(tmp, `${round % 4}.pt`);
-      writeFileSync(path, random(10) === 0 ? bytes.subarray(0, random(bytes.length)) : bytes);
+      const truncated = round % 3 !== 0 && random(10) === 0;
+      writeFileSync(path, truncated ? bytes.subarray(0, random(bytes.length)) : bytes);
+      const dataFlip = !truncated && changed.length > 0 && changed.every(inRecord);
+      if (dataFlip) counts.dataFlips++;
       try {
-        const source = await openPytorchCheckpoint(path);
-        for (const t of source.tensors) await source.read(t.name, 0, new Uint8Array(t.byteLength));
-        await source.close();
+        const read = await readAllTensors(path);
+        // Accepted: then it must be exactly the original's tensors (a change outside every byte read).
+        assert.deepEqual(read, truth, `round ${round}: a mutated file was read with different contents (changed bytes ${changed})`);
+        assert.ok(!dataFlip, `round ${round}: a changed tensor byte at ${changed} was accepted`);
+        counts.intact++;
       } catch (error) {
+        if (error instanceof assert.AssertionError) throw error;
         assert.ok(error instanceof InputFileError, `round ${round}: ${(error as Error).stack}`);
+        counts.refused++;
+        if (dataFlip) {
+          counts.dataFlipsRefused++;
+          assert.match(error.message, /fails its CRC-32 check/, `round ${round}`);
+        }
       }
+      const now = process.memoryUsage();
+      peak = Math.max(peak, now.heapUsed + now.arrayBuffers - baseline.heapUsed - baseline.arrayBuffers);
     }
+    t.diagnostic(`${rounds} mutated checkpoints: ${counts.refused} refused, ${counts.intact} read intact; ${counts.dataFlipsRefused} of ${counts.dataFlips} tensor-byte changes refused; heap + buffers peaked ${(peak / 2 ** 20).toFixed(1)} MB above the start`);
+    // Most mutations hit a structure or a record; a reader accepting everything would fail here.
+    assert.equal(counts.dataFlipsRefused, counts.dataFlips);
+    assert.ok(counts.refused >= 0.7 * rounds, `only ${counts.refused} of ${rounds} refused`);
+    assert.ok(peak < 32 * 2 ** 20, `memory grew by ${peak} bytes over the run`);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, readdirSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeSafetensorsFile } from '../src/safetensors/writer.js';
 import { FIXTURES, makeTempDir, REPO_DIR, runCli } from './helpers/cli.js';
+import { requireInCi, runWithReadOnlyDir } from './helpers/read-only-dir.js';
 
 const F32_DIR = join(FIXTURES, 'snapshots-f32');
 const BIN = join(REPO_DIR, 'bin/ema-synth.js');
@@ -120,36 +121,51 @@ test('a missing or read-only output folder is a clear error before any work', as
   const missing = await runCli(['reconstruct', F32_DIR, '--sigma-rel', '0.08', '--out', join(makeTempDir(t), 'no/such/dir/ema.safetensors')]);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /error: .*no\/such\/dir\/ema\.safetensors: /);
-  // A read-only folder: as root (CI) permissions are ignored, so mount a read-only tmpfs in a private
-  // mount namespace (gone when the command ends); otherwise chmod. Either way EROFS/EACCES must be clear.
   const readOnly = makeTempDir(t);
-  const isRoot = process.getuid?.() === 0;
-  const command = `"${process.execPath}" "${BIN}" reconstruct "${F32_DIR}" --sigma-rel 0.08 --out "${join(readOnly, 'ema.safetensors')}"`;
-  if (!isRoot) chmodSync(readOnly, 0o555);
-  const result = isRoot
-    ? spawnSync('unshare', ['-m', 'bash', '-c', `mount -t tmpfs -o ro,size=1m none "${readOnly}" && exec ${command}`], { encoding: 'utf8' })
-    : spawnSync('bash', ['-c', `exec ${command}`], { encoding: 'utf8' });
-  if (!isRoot) chmodSync(readOnly, 0o755);
-  if (isRoot && /unshare|mount/.test(result.stderr) && !/^error:/m.test(result.stderr)) {
-    return t.diagnostic(`read-only folder check skipped: cannot mount here (${result.stderr.trim()})`);
-  }
+  const result = runWithReadOnlyDir(readOnly, `exec "${process.execPath}" "${BIN}" reconstruct "${F32_DIR}" --sigma-rel 0.08 --out "${join(readOnly, 'ema.safetensors')}"`);
+  if ('unavailable' in result) return requireInCi(t, result.unavailable);
   assert.equal(result.status, 1, result.stderr);
   assert.match(result.stderr, /^error: .*ema\.safetensors: .*(read-only|permission denied)/im);
 });
 
-test('SIGINT during a sweep\'s evaluations stops the commands, keeps finished results, exits 130', async (t) => {
-  const dir = makeTempDir(t);
-  const marker = join(dir, 'started');
-  const command = `touch ${marker} && sleep 30 && echo 1`;
-  const child = spawn(process.execPath, [BIN, 'sweep', F32_DIR, '--sigma-rel', '0.05,0.1', '--eval-cmd', command, '--out-dir', join(dir, 'out')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const closed = new Promise<number | null>((resolve) => child.once('close', (status) => resolve(status)));
-  const deadline = Date.now() + 30_000;
-  while (!readdirSync(dir).includes('started') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  const sent = Date.now();
-  child.kill('SIGINT');
-  assert.equal(await closed, 130, stderr);
-  assert.ok(Date.now() - sent < 10_000, 'the 30 s evaluation was stopped, not waited for');
-  assert.ok(readdirSync(join(dir, 'out')).every((name) => !name.includes('.ema-synth-tmp-')), 'no temporary files');
-});
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  test(`${signal} during a sweep's evaluations stops the commands, keeps the finished target's result and checkpoint, exits ${code}`, async (t) => {
+    // sigma_rel 0.05 is scored at once; 0.1's command hangs until the signal. Then a rerun evaluates 0.1 only.
+    const dir = makeTempDir(t);
+    const out = join(dir, 'out');
+    const log = join(dir, 'evaluated.log');
+    const started = join(dir, 'started');
+    const hang = join(dir, 'hang'); // while it exists, 0.1's command hangs
+    writeFileSync(hang, '');
+    const command = `echo {sigma_rel} >> ${log}; if [ {sigma_rel} = 0.05 ]; then echo 0.5; else if [ -e ${hang} ]; then touch ${started}; sleep 30; fi; echo 0.25; fi`;
+    const args = ['sweep', F32_DIR, '--sigma-rel', '0.05,0.1', '--eval-cmd', command, '--out-dir', out, '--keep', 'best'];
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const closed = new Promise<number | null>((resolve) => child.once('close', (status) => resolve(status)));
+    const results = join(out, 'sweep.jsonl');
+    const finished = (): boolean => existsSync(results) && readFileSync(results, 'utf8').includes('"sigma_rel":0.05');
+    const deadline = Date.now() + 60_000;
+    while (!(existsSync(started) && finished()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(finished(), `sigma_rel 0.05 was scored before the signal: ${stderr}`);
+    const sent = Date.now();
+    child.kill(signal);
+    assert.equal(await closed, code, stderr);
+    assert.match(stderr, new RegExp(`error: interrupted by ${signal}`));
+    assert.ok(Date.now() - sent < 10_000, 'the 30 s evaluation was stopped, not waited for');
+    const names = readdirSync(out);
+    assert.ok(names.every((name) => !name.includes('.ema-synth-tmp-')), `no temporary files: ${names}`);
+    const records = readFileSync(results, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    const done = records.filter((r: { sigma_rel: number }) => r.sigma_rel === 0.05);
+    assert.equal(done.length, 1);
+    assert.equal(done[0].metric, 0.5);
+    assert.equal(done[0].status, 'ok');
+    assert.ok(existsSync(done[0].checkpoint), `the finished target's checkpoint ${done[0].checkpoint} is kept`);
+    assert.ok(records.every((r: { sigma_rel: number }) => r.sigma_rel !== 0.1), 'the interrupted evaluation is not recorded as a result');
+
+    rmSync(hang);
+    const rerun = await runCli([...args, '--json']);
+    assert.equal(rerun.code, 0, rerun.stderr);
+    assert.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), ['0.05', '0.1', '0.1'], 'only the unfinished target is evaluated again');
+  });
+}

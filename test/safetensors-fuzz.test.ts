@@ -162,8 +162,13 @@ test(`${CASES} mutated files each parse or fail with our own error, in bounded t
   const random = rng(SEED);
   const names = Object.keys(MUTATIONS);
   const outcomes = new Map<string, number>();
+  const validByMutation = new Map<string, number>(names.map((name) => [name, 0]));
+  const casesByMutation = new Map<string, number>(names.map((name) => [name, 0]));
   const dir = await mkdtemp(join(tmpdir(), 'ema-synth-fuzz-'));
   let slowest = 0;
+  const baseline = process.memoryUsage();
+  const maxRssBefore = process.resourceUsage().maxRSS;
+  let peak = 0;
   try {
     for (let i = 0; i < CASES; i++) {
       const mutation = names[i % names.length];
@@ -182,7 +187,11 @@ test(`${CASES} mutated files each parse or fail with our own error, in bounded t
       }
       slowest = Math.max(slowest, performance.now() - started);
       outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+      casesByMutation.set(mutation, casesByMutation.get(mutation)! + 1);
+      if (outcome === 'valid') validByMutation.set(mutation, validByMutation.get(mutation)! + 1);
       if (i < ON_DISK) await checkOnDisk(join(dir, `case-${i}.safetensors`), bytes, outcome);
+      const now = process.memoryUsage();
+      peak = Math.max(peak, now.heapUsed + now.arrayBuffers - baseline.heapUsed - baseline.arrayBuffers);
     }
   } finally {
     await rm(dir, { recursive: true });
@@ -190,7 +199,25 @@ test(`${CASES} mutated files each parse or fail with our own error, in bounded t
   const sorted = [...outcomes].sort((a, b) => b[1] - a[1]);
   t.diagnostic(`fuzz seed ${SEED}: ${CASES} cases (${ON_DISK} also through the file reader), slowest ${slowest.toFixed(1)} ms`);
   t.diagnostic(`outcomes: ${sorted.map(([name, count]) => `${name} ${count}`).join(', ')}`);
+  const rssGrowth = (process.resourceUsage().maxRSS - maxRssBefore) * 1024;
+  t.diagnostic(`accepted per mutation: ${names.map((name) => `${name} ${validByMutation.get(name)}/${casesByMutation.get(name)}`).join(', ')}`);
+  t.diagnostic(`memory: heap + buffers peaked ${(peak / 2 ** 20).toFixed(1)} MB above the start; peak RSS grew ${(rssGrowth / 2 ** 20).toFixed(1)} MB`);
   assert.ok(slowest < 2000, `slowest case took ${slowest} ms`);
+  // Refusal rates: the mutations that can only produce invalid files must all be refused, padding with
+  // spaces must always be accepted, and the others (which can leave a file valid, e.g. a flip in the
+  // data section) are refused at least at the rate measured at this seed, less a margin.
+  const refusedShare = (name: string): number => 1 - validByMutation.get(name)! / casesByMutation.get(name)!;
+  for (const name of ['truncation', 'headerLength', 'invalidUtf8', 'deepNesting']) assert.equal(refusedShare(name), 1, `${name} must always be refused`);
+  assert.equal(refusedShare('paddedValid'), 0, 'space padding after the JSON is valid');
+  // Measured at 857 cases each (seed 20231202), less 0.05 (about 5 standard errors); skipped for small runs.
+  const measured: Record<string, number> = {
+    byteFlips: 0.906, longArrays: 0.931, duplicateKeys: 0.940, badNumbers: 0.950, shiftedOffsets: 0.887,
+    wrongTypes: 0.989, unknownDtype: 0.828, nonStringMetadata: 0.961, tokenEdits: 0.888,
+  };
+  if (CASES >= 6000) {
+    for (const [name, rate] of Object.entries(measured)) assert.ok(refusedShare(name) >= rate - 0.05, `${name}: refused ${refusedShare(name)}, measured ${rate}`);
+  }
+  assert.ok(peak < 64 * 2 ** 20 && rssGrowth < 256 * 2 ** 20, `memory grew: heap + buffers ${peak}, RSS ${rssGrowth} bytes`);
   assert.ok((outcomes.get('valid') ?? 0) > 0 && outcomes.size >= 15, 'the mutations reach valid files and most error kinds');
 });
 

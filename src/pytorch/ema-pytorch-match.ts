@@ -11,7 +11,9 @@
  *   e = g_b if t_a < t_b else -g_a;
  * - x = solve(A, b) (LU), used as is: no normalisation to sum 1;
  * - out = sum_i x_i * snapshot_i over the EMA model's floating-point tensors, accumulated in the
- *   model's dtype (float32 usually) in glob order; `step`/`initted` are not blended.
+ *   model's dtype (float32 usually) in glob order; `step`/`initted` are not blended. We blend these
+ *   weights with the usual float64 engine and round once, so outputs differ from ema-pytorch's
+ *   float32 sums by their rounding only (test/pytorch-discovery.test.ts bounds it).
  * Pure math on ml-matrix; no I/O.
  */
 import { Matrix, solve } from 'ml-matrix';
@@ -51,19 +53,4 @@ export function emaPytorchWeights(snapshots: readonly EmaPytorchSnapshotTime[], 
     b.set(i, 0, emaPytorchInnerProduct(times[i], gammas[i], target.step, targetGamma));
   }
   return solve(a, b).getColumn(0);
-}
-
-/**
- * Replays ema-pytorch's accumulation of one tensor: float32 products and sums in the order given
- * (`weight` is a Python float multiplied into a float32 tensor, so it is rounded to float32 too).
- * `values[i]` are snapshot i's elements as float32-representable numbers.
- */
-export function emaPytorchAccumulate(weights: readonly number[], values: readonly ArrayLike<number>[]): Float32Array {
-  const out = new Float32Array(values[0]?.length ?? 0);
-  for (let i = 0; i < weights.length; i++) {
-    const w = Math.fround(weights[i]);
-    const v = values[i];
-    for (let k = 0; k < out.length; k++) out[k] = Math.fround(out[k] + Math.fround(v[k] * w));
-  }
-  return out;
 }

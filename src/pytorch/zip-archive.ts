@@ -2,11 +2,14 @@
  * A read-only zip reader over positional reads, enough for PyTorch checkpoints (which torch.save
  * writes as a zip of stored, 64-byte aligned entries). Only the central directory is held in
  * memory; entry bytes are read on demand, so multi-gigabyte checkpoints never sit in memory.
+ * Every entry read is checked against its CRC-32 as its bytes arrive (zip-crc.ts): once all of an
+ * entry has been read, a mismatch (bytes changed in transit or on disk) fails the read naming it.
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { InputFileError } from '../errors.js';
 import { readCentralDirectory, type ZipEntry } from './zip-central-directory.js';
 import { inputError } from '../io/input-error.js';
+import { EntryCrc } from './zip-crc.js';
 
 export type { ZipEntry };
 
@@ -15,6 +18,7 @@ const LOCAL_SIGNATURE = 0x04034b50;
 export class ZipArchive {
   private handle: Promise<FileHandle> | undefined;
   private readonly dataOffsets = new Map<string, number>();
+  private readonly checksums = new Map<string, EntryCrc>();
 
   private constructor(
     readonly path: string,
@@ -63,6 +67,7 @@ export class ZipArchive {
     }
     const start = (await this.dataOffset(entry)) + offset;
     await this.readAt(start, target, entry.name);
+    this.checkCrc(entry, offset, target);
   }
 
   /** Reads a whole stored entry; for small records like data.pkl only (capped by `maxBytes`). */
@@ -81,6 +86,22 @@ export class ZipArchive {
     const handle = this.handle;
     this.handle = undefined;
     if (handle) await (await handle).close();
+  }
+
+  private checkCrc(entry: ZipEntry, offset: number, bytes: Uint8Array): void {
+    let checksum = this.checksums.get(entry.name);
+    if (checksum === undefined) {
+      checksum = new EntryCrc(entry.uncompressedSize, entry.crc32);
+      this.checksums.set(entry.name, checksum);
+    }
+    const outcome = checksum.add(offset, bytes);
+    if (outcome.kind === 'mismatch') {
+      const hex = (value: number): string => value.toString(16).padStart(8, '0');
+      throw new InputFileError(
+        `${this.path}: zip entry ${entry.name} fails its CRC-32 check (stored ${hex(entry.crc32)}, computed ${hex(outcome.computed)}): the file is corrupt`,
+        'the bytes changed after the checkpoint was saved (an interrupted copy or download, or a disk error); copy it again',
+      );
+    }
   }
 
   private async dataOffset(entry: ZipEntry): Promise<number> {

@@ -12,6 +12,8 @@ export interface ZipEntry {
   readonly compressedSize: number;
   readonly uncompressedSize: number;
   readonly localHeaderOffset: number;
+  /** CRC-32 of the entry's uncompressed bytes, as the central directory states it. */
+  readonly crc32: number;
 }
 
 const EOCD_SIGNATURE = 0x06054b50;
@@ -74,6 +76,7 @@ export async function readCentralDirectory(handle: FileHandle, path: string, fil
       throw notZip(`central directory entry ${i} is malformed`);
     }
     const method = cd.getUint16(p + 10, true);
+    const crc32 = cd.getUint32(p + 16, true);
     let compressedSize = cd.getUint32(p + 20, true);
     let uncompressedSize = cd.getUint32(p + 24, true);
     const nameLength = cd.getUint16(p + 28, true);
@@ -104,7 +107,7 @@ export async function readCentralDirectory(handle: FileHandle, path: string, fil
       q += 4 + size;
     }
     if (localHeaderOffset + 30 > fileSize) throw notZip(`entry ${name} starts past the end of the file`);
-    entries.set(name, { name, method, compressedSize, uncompressedSize, localHeaderOffset });
+    entries.set(name, { name, method, compressedSize, uncompressedSize, localHeaderOffset, crc32 });
     p = end;
   }
   return entries;

@@ -130,15 +130,25 @@ function commonTimeUnit(snapshots: readonly Snapshot[]): string | undefined {
   return units.size === 1 ? [...units][0] : undefined;
 }
 
+/**
+ * Runs `work` on every item, `limit` at a time. Every item runs even after a failure, and the failure
+ * of the first item in order is thrown, so the file an error names does not depend on timing.
+ */
 async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
+  const failures = new Map<number, unknown>();
   let next = 0;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
     while (next < items.length) {
       const index = next++;
-      results[index] = await work(items[index]);
+      try {
+        results[index] = await work(items[index]);
+      } catch (error) {
+        failures.set(index, error);
+      }
     }
   });
   await Promise.all(workers);
+  if (failures.size > 0) throw failures.get(Math.min(...failures.keys()));
   return results;
 }
