@@ -24,7 +24,7 @@ export function sweepProgress(io: CliIo, options: { quiet: boolean }): { onEvent
           break;
         case 'pass-start':
           finish();
-          pass = startProgress(io, { label: `${event.phase === 'grid' ? 'reconstructing' : 'refining:'} ${event.targets} target(s) in one pass`, total: event.totalBytes, unit: 'bytes', quiet: options.quiet });
+          pass = startProgress(io, { label: `${event.phase === 'grid' ? 'reconstructing' : 'refining:'} ${event.targets} target(s) in one pass${event.group ? ` (group ${event.group.index} of ${event.group.count})` : ''}`, total: event.totalBytes, unit: 'bytes', quiet: options.quiet });
           break;
         case 'pass-progress':
           pass?.update(event.bytesRead);
@@ -37,6 +37,8 @@ export function sweepProgress(io: CliIo, options: { quiet: boolean }): { onEvent
             evaluation = startProgress(io, { label: 'evaluating', total: 0, unit: 'items', quiet: options.quiet });
           }
           if (event.event.type === 'finished') evaluation?.update(event.event.done, formatEvalProgress(event.event));
+          // A retried job (a preempted cluster job) is worth a line of its own, spinner or not.
+          if (event.event.type === 'retrying') warn(io, formatEvalProgress(event.event));
           break;
         case 'refine':
           finish();

@@ -8,7 +8,10 @@ import { formatMetric, formatSigmaRel } from './report.js';
  */
 export function formatEvalProgress(event: EvalEvent): string {
   if (event.type === 'started') {
-    return `evaluating sigma_rel ${formatSigmaRel(event.task.sigmaRel)} (${event.running} running)`;
+    return `evaluating sigma_rel ${formatSigmaRel(event.task.sigmaRel)}${seedText(event.task)} (${event.running} running)`;
+  }
+  if (event.type === 'retrying') {
+    return `sigma_rel ${formatSigmaRel(event.task.sigmaRel)}${seedText(event.task)} failed (${event.reason}); attempt ${event.attempt}`;
   }
   const parts = [`evaluated ${event.done}/${event.total}`];
   if (event.best !== undefined) {
@@ -19,3 +22,5 @@ export function formatEvalProgress(event: EvalEvent): string {
   }
   return parts.join(', ');
 }
+
+const seedText = (task: { readonly seed?: number }): string => (task.seed === undefined ? '' : ` seed ${task.seed}`);

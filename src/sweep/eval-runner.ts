@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { expandEvalTemplate } from './eval-template.js';
 import { lastNumberToken, parseMetric } from './metric.js';
+import { metricsRecord, namedMetrics } from './named-metrics.js';
 import { lastLines, OutputTail } from './output-tail.js';
 
 /**
@@ -13,14 +14,23 @@ export interface EvalTask {
   readonly sigmaRel: number;
   readonly gamma: number;
   readonly time: number;
+  /** With --repeat: which repeat this is (0..R-1), substituted for {seed}. */
+  readonly seed?: number;
 }
 
 export type EvalResult =
-  | { readonly status: 'ok'; readonly metric: number; readonly command: string; readonly stderrTail: string; readonly durationMs: number }
-  | { readonly status: 'failed'; readonly reason: string; readonly command: string; readonly stderrTail: string; readonly durationMs: number };
+  | {
+      readonly status: 'ok'; readonly metric: number; readonly command: string; readonly stderrTail: string; readonly durationMs: number;
+      /** Every `NAME=number` / `NAME: number` printed, with --metric. */
+      readonly metrics?: Record<string, number>;
+      /** Runs it took, retries included (1 when the first succeeded). */
+      readonly attempts?: number;
+    }
+  | { readonly status: 'failed'; readonly reason: string; readonly command: string; readonly stderrTail: string; readonly durationMs: number; readonly attempts?: number };
 
 export type EvalEvent =
   | { readonly type: 'started'; readonly index: number; readonly task: EvalTask; readonly running: number }
+  | { readonly type: 'retrying'; readonly index: number; readonly task: EvalTask; readonly attempt: number; readonly reason: string }
   | {
       readonly type: 'finished';
       readonly index: number;
@@ -38,6 +48,10 @@ export interface EvalRunOptions {
   /** Evaluations running at once, >= 1. */
   readonly jobs: number;
   readonly maximize?: boolean;
+  /** Rank by the number printed after `NAME=` or `NAME:` instead of the last number. */
+  readonly metricName?: string;
+  /** A failed run (a preempted or crashed cluster job) is run again up to this many times (default 0). */
+  readonly retries?: number;
   /** Aborting kills running commands (their whole process group) and starts no more. */
   readonly signal?: AbortSignal;
   readonly onEvent?: (event: EvalEvent) => void;
@@ -79,7 +93,11 @@ export async function runEvaluations(tasks: readonly EvalTask[], options: EvalRu
       const task = tasks[index];
       running++;
       options.onEvent?.({ type: 'started', index, task, running });
-      const result = await runOne(task, options, stoppers);
+      let result = await runOne(task, options, stoppers);
+      for (let attempt = 2; result.status === 'failed' && attempt <= (options.retries ?? 0) + 1 && !options.signal?.aborted; attempt++) {
+        options.onEvent?.({ type: 'retrying', index, task, attempt, reason: result.reason });
+        result = { ...await runOne(task, options, stoppers), attempts: attempt };
+      }
       running--;
       if (options.signal?.aborted) return; // killed by the abort: not a real outcome
       results[index] = result;
@@ -111,6 +129,7 @@ function runOne(task: EvalTask, options: EvalRunOptions, stoppers: Set<() => voi
     sigma_rel: task.sigmaRel,
     gamma: task.gamma,
     time: task.time,
+    seed: task.seed ?? 0,
   });
   const started = performance.now();
   const stdout = new OutputTail();
@@ -152,6 +171,14 @@ function runOne(task: EvalTask, options: EvalRunOptions, stoppers: Set<() => voi
       if (signal !== null) return resolve(failed(`killed by ${signal}`));
       if (code !== 0) return resolve(failed(`exited with code ${code}`));
       const text = stdout.text();
+      if (options.metricName !== undefined) {
+        const named = namedMetrics(text);
+        const value = named.get(options.metricName.toLowerCase());
+        if (value === undefined) return resolve(failed(`printed no ${options.metricName}= or ${options.metricName}: on stdout`));
+        if (!Number.isFinite(value)) return resolve(failed(`printed a non-finite ${options.metricName}`));
+        const metrics = metricsRecord(named);
+        return resolve({ status: 'ok', metric: value, ...(metrics ? { metrics } : {}), command, stderrTail: tailOf(), durationMs: performance.now() - started });
+      }
       const metric = parseMetric(text);
       if (metric === undefined) {
         const token = lastNumberToken(text);

@@ -7,9 +7,10 @@ import { UsageError } from '../errors.js';
  * literal argument however the user wrote `{file}`, `'{file}'`, `"{file}"` or `"--ckpt={file}"`.
  */
 
-export const EVAL_PLACEHOLDERS = ['file', 'sigma_rel', 'gamma', 'time'] as const;
+export const EVAL_PLACEHOLDERS = ['file', 'sigma_rel', 'gamma', 'time', 'seed'] as const;
 export type EvalPlaceholder = (typeof EVAL_PLACEHOLDERS)[number];
-export type EvalValues = Readonly<Record<EvalPlaceholder, string | number>>;
+/** `seed` (the repeat's index with --repeat) may be left out: it is then 0. */
+export type EvalValues = Readonly<Record<Exclude<EvalPlaceholder, 'seed'>, string | number>> & { readonly seed?: number };
 
 /**
  * `{name}` in lower case, not preceded by `$`, so `${HOME}` and awk's `'{print $2}'` are left alone.
@@ -65,7 +66,7 @@ export function expandEvalTemplate(template: string, values: EvalValues): string
     PLACEHOLDER_AT.lastIndex = i;
     const match = PLACEHOLDER_AT.exec(template);
     if (match !== null && isPlaceholder(match[1])) {
-      const value = formatValue(values[match[1]]);
+      const value = formatValue(values[match[1]] ?? 0);
       if (context === 'bare') out += shellQuote(value);
       else if (context === 'single') out += value.replace(/'/g, `'\\''`);
       else out += escapeForDoubleQuotes(value);

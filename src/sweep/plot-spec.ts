@@ -40,7 +40,12 @@ export function buildPlotSpec(report: SweepReport, options: PlotOptions = {}): T
       poor: t.poor_fit,
       best: isBest(axisValue(t), t.time),
       phase: t.phase === 'refine' ? 'refinement' : 'grid',
+      time: t.time,
     }));
+  // A length x time grid: one curve per time, coloured along a sequential scale (early light, late dark).
+  const perTime = new Set(measured.map((p) => p.time)).size > 1
+    ? { color: { field: 'time', type: 'ordinal', title: 'time', scale: { scheme: 'viridis', reverse: true }, legend: { orient: 'right' } } } as const
+    : {};
   const logScale = !byMetric && measured.length > 0 && measured.every((p) => p.value > 0);
   const failed = report.targets.filter((t) => t.status === 'failed').map((t) => ({ sigma_rel: axisValue(t) }));
   const best = measured.filter((p) => p.best);
@@ -65,7 +70,7 @@ export function buildPlotSpec(report: SweepReport, options: PlotOptions = {}): T
   const subtitle: string[] = [];
   if (report.best !== null && byMetric) {
     subtitle.push(`best ${report.axis === 'sigma_rel' ? `σ_rel = ${formatSigmaRel(report.best.sigma_rel)} (γ = ${formatGamma(report.best.gamma)})` : axisLabel(report.axis, axisValue(report.best))}, ` +
-      `${metricName} = ${formatMetric(report.best.metric)}`);
+      `${metricName} = ${formatMetric(report.best.metric)}${'color' in perTime ? ` at time ${report.best.time}` : ''}`);
   }
   if (report.best !== null && byMetric && report.best.at_edge !== null) {
     subtitle.push(`best at the grid's ${report.best.at_edge} edge: the optimum may lie ${report.best.at_edge === 'lower' ? 'below' : 'above'} it`);
@@ -104,13 +109,13 @@ export function buildPlotSpec(report: SweepReport, options: PlotOptions = {}): T
       {
         data: { values: measured },
         mark: { type: 'line', color: INK, strokeWidth: 1.8, interpolate: 'linear' },
-        encoding: { x, y, order: { field: 'sigma_rel', type: 'quantitative' } },
+        encoding: { x, y, order: { field: 'sigma_rel', type: 'quantitative' }, ...perTime },
       },
       {
         data: { values: measured },
         mark: { type: 'point', filled: true, size: 46, color: INK, stroke: 'white', strokeWidth: 0.8, opacity: 1 },
         encoding: {
-          x, y,
+          x, y, ...perTime,
           shape: {
             field: 'phase', type: 'nominal', title: null,
             scale: { domain: ['grid', 'refinement'], range: ['circle', 'diamond'] },

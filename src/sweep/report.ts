@@ -1,4 +1,4 @@
-import type { SweepRecord } from './results-store.js';
+import type { CellSummary } from './cells.js';
 import { latestByTarget } from './results-store.js';
 import { roundSigmaRel } from './sigma-rel-key.js';
 import { beyondEdge, edgeOf } from './grid-edge.js';
@@ -12,7 +12,7 @@ import { formatFitPercent, formatSigmaColumn } from '../reconstruct/report-text.
  */
 
 /** A target as reported: its latest record, with the phase always stated. */
-export interface SweepTarget extends Omit<SweepRecord, 'phase'> {
+export interface SweepTarget extends Omit<CellSummary, 'phase' | 'seed' | 'attempts'> {
   readonly phase: 'grid' | 'refine';
   /** Fit error above 5%: the checkpoint is not the EMA asked for (reconstruct warns for it). */
   readonly poor_fit: boolean;
@@ -58,7 +58,7 @@ export interface ReportOptions {
   readonly fitErrorAt?: (sigmaRel: number, time: number) => number | undefined;
 }
 
-export function collectSweepReport(records: readonly SweepRecord[], options: ReportOptions = {}): SweepReport {
+export function collectSweepReport(records: readonly CellSummary[], options: ReportOptions = {}): SweepReport {
   const maximize = options.maximize ?? false;
   const targets: SweepTarget[] = [...latestByTarget(records).values()]
     .map((r) => ({
@@ -73,6 +73,8 @@ export function collectSweepReport(records: readonly SweepRecord[], options: Rep
       phase: r.phase ?? 'grid',
       poor_fit: isPoorFit(r.fit_error),
       ...(r.kind === undefined ? {} : { kind: r.kind, value: r.value, axis: r.axis }),
+      ...(r.metrics === undefined ? {} : { metrics: r.metrics }),
+      ...(r.repeats === undefined ? {} : { metric_se: r.metric_se ?? null, repeats: r.repeats }),
       ...(r.status === 'failed' && r.stderr_tail ? { stderr_tail: r.stderr_tail } : {}),
     }))
     .sort((p, q) => axisValue(p) - axisValue(q) || p.time - q.time);
@@ -109,6 +111,9 @@ export const formatGamma = (g: number): string => (!Number.isFinite(g) ? '-' : g
 export const formatFitError = (e: number | null): string => (e === null ? '-' : formatFitPercent(e));
 /** Six significant digits, enough to tell neighbouring targets apart without float noise. */
 export const formatMetric = (m: number | null): string => (m === null ? '-' : String(Number(m.toPrecision(6))));
+/** With --repeat: the mean, its standard error and how many repeats it averages. */
+export const formatMetricWithRepeats = (t: Pick<SweepTarget, 'metric' | 'metric_se' | 'repeats'>): string =>
+  t.metric === null || t.repeats === undefined ? formatMetric(t.metric) : `${formatMetric(t.metric)}${t.metric_se == null ? '' : ` ± ${Number(t.metric_se.toPrecision(2))}`} (n=${t.repeats})`;
 
 const BOLD_GREEN = '\x1b[1;32m';
 const RED = '\x1b[31m';
@@ -137,7 +142,7 @@ export function renderSweepTable(report: SweepReport, options: { color?: boolean
     ...(showTime ? [String(t.time)] : []),
     formatFitError(t.fit_error),
     ...(anyPoor ? [t.poor_fit ? 'poor fit' : ''] : []),
-    ...(anyMetric ? [formatMetric(t.metric)] : []),
+    ...(anyMetric ? [formatMetricWithRepeats(t)] : []),
     ...(showPhase ? [t.phase] : []),
     t.status === 'ok' ? 'ok' : `failed: ${failureText(t)}`,
   ]);

@@ -38,6 +38,12 @@ export interface SweepRecord {
   readonly kind?: 'exponential' | 'window';
   readonly value?: number;
   readonly axis?: string;
+  /** With --repeat: which repeat (0..R-1) this line is; absent means 0 (older files, --repeat 1). */
+  readonly seed?: number;
+  /** With --metric: every named metric the command printed. */
+  readonly metrics?: Record<string, number>;
+  /** Runs the evaluation took when it was retried (--retries). */
+  readonly attempts?: number;
 }
 
 export interface LoadedResults {
@@ -100,12 +106,19 @@ function parseRecord(line: string): SweepRecord | undefined {
     ...(typeof r.stderr_tail === 'string' ? { stderr_tail: r.stderr_tail } : {}),
     ...(r.phase === 'grid' || r.phase === 'refine' ? { phase: r.phase } : {}),
     ...((r.kind === 'exponential' || r.kind === 'window') && finite(r.value) && typeof r.axis === 'string' ? { kind: r.kind, value: r.value, axis: r.axis } : {}),
+    ...(Number.isSafeInteger(r.seed) && (r.seed as number) >= 0 ? { seed: r.seed as number } : {}),
+    ...(isNumberRecord(r.metrics) ? { metrics: r.metrics } : {}),
+    ...(Number.isSafeInteger(r.attempts) ? { attempts: r.attempts as number } : {}),
   };
 }
 
+function isNumberRecord(x: unknown): x is Record<string, number> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x) && Object.values(x).every((v) => typeof v === 'number' && Number.isFinite(v));
+}
+
 /** The latest record of each target (a rerun's result replaces an earlier failure). */
-export function latestByTarget(records: readonly SweepRecord[]): Map<string, SweepRecord> {
-  const latest = new Map<string, SweepRecord>();
+export function latestByTarget<T extends SweepRecord>(records: readonly T[]): Map<string, T> {
+  const latest = new Map<string, T>();
   for (const record of records) latest.set(recordKey(record), record);
   return latest;
 }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultThreads } from '../../src/blend/thread-count.js';
 import { catMs, ddWriteMs, spawnTimed, syncAndDropCaches } from './baseline.js';
+import { boundedSweepRow } from './bounded-sweep.js';
 import { median, renderMarkdown, renderTable, type BlendRow, type OtherRow } from './report.js';
 import { writeSyntheticFolder, type SyntheticCase } from './synthetic-snapshots.js';
 import { verifyOutputs, type VerifyResult } from './verify-output.js';
@@ -94,7 +95,7 @@ async function sweepOnce(dir: string, k: number): Promise<{ ms: number; cpuMs: n
   }
 }
 
-async function benchCase(c: BenchCase, rows: BlendRow[], checks: string[], coldNote: { text?: string }): Promise<void> {
+async function benchCase(c: BenchCase, rows: BlendRow[], checks: string[], coldNote: { text?: string }, other: OtherRow[]): Promise<void> {
   const dir = join(root, c.name);
   mkdirSync(dir);
   const generated = Date.now();
@@ -126,6 +127,11 @@ async function benchCase(c: BenchCase, rows: BlendRow[], checks: string[], coldN
       const sweeps = await seq(k >= 32 ? 1 : Math.min(repeats, 2), () => sweepOnce(dir, k));
       rows.push({ ...row, case: `${c.name} sweep`, threads: MOST_THREADS, repeats: sweeps.length, wallMs: median(sweeps.map((r) => r.ms)), cpuMs: median(sweeps.map((r) => r.cpuMs)), peakRssBytes: Math.max(...sweeps.map((r) => r.rss)) });
       log(`  sweep K=${k} --keep all, ${MOST_THREADS} thread(s): ${(rows[rows.length - 1].wallMs / 1000).toFixed(2)} s`);
+      if (k === Math.max(...c.targets)) {
+        const bounded = await boundedSweepRow({ dir, work: root, caseName: c.name, k, sigmaList: sigmaList(k), readMs, writeMs, runChild: (args) => child(args, 900_000) });
+        other.push(bounded);
+        log(`  ${bounded.name}: ${bounded.ms === null ? '-' : `${(bounded.ms / 1000).toFixed(2)} s`}, ${bounded.note}`);
+      }
     }
   }
   if (!quick && coldNote.text === undefined) {
@@ -245,11 +251,12 @@ async function main(): Promise<void> {
   const rows: BlendRow[] = [];
   const checks: string[] = [];
   const coldNote: { text?: string } = quick ? { text: 'cold cache not measured in --quick' } : {};
-  for (const c of CASES) if (only === undefined || only.has(c.name)) await benchCase(c, rows, checks, coldNote);
-  const other = only === undefined ? await others() : [
+  const scaleRows: OtherRow[] = [];
+  for (const c of CASES) if (only === undefined || only.has(c.name)) await benchCase(c, rows, checks, coldNote, scaleRows);
+  const other = [...scaleRows, ...(only === undefined ? await others() : [
     ...(only.has('target-kinds') ? await targetKindRows() : []),
     ...(only.has('plan-prune') ? await planPruneOnly() : []),
-  ];
+  ])];
   const result = { date: new Date().toISOString(), machine: { ...machine, loadAverageAtEnd: loadavg().map((l) => +l.toFixed(2)) }, repeats, rows, other, checks, cold: coldNote.text ?? 'measured (page cache dropped before each cold run)' };
   if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else {

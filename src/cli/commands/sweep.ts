@@ -17,13 +17,15 @@ import type { Evaluation, SweepSettings } from '../../sweep/sweep-settings.js';
 import { renderSweepChart } from '../../sweep/terminal-chart.js';
 import { catchInterrupts } from '../interrupt.js';
 import { warn, type CliIo } from '../io.js';
-import { parsePositiveInteger, parseThreads, parseTimeOption } from '../options.js';
+import { parsePositiveInteger, parseThreads } from '../options.js';
+import { addScaleOptions, parseScaleFlags, type ScaleFlags } from '../sweep-scale-options.js';
+import { renderPassesLine, renderScaleText, scaleJson } from '../sweep-scale-report.js';
 import { sweepProgress } from '../sweep-progress.js';
 import { loadBuiltinEvaluator } from '../builtin-evaluator.js';
 import { addSnapshotOptions, parseSnapshotFlags, type SnapshotFlags } from '../snapshot-options.js';
 
-interface SweepFlags extends SnapshotFlags, TargetFlags {
-  time?: string; evalCmd?: string; eval?: string; outDir?: string;
+interface SweepFlags extends SnapshotFlags, TargetFlags, ScaleFlags {
+  evalCmd?: string; eval?: string; outDir?: string;
   keep?: KeepPolicy; refine: string; maximize?: boolean; jobs: string; plot?: string; json?: boolean;
   dtype: OutputDTypeChoice; force?: boolean; allowNonfinite?: boolean; threads?: string;
 }
@@ -35,8 +37,7 @@ export function sweepCommand(io: CliIo): Command {
     .option('--sigma-rel <list>', 'grid of EMA lengths, e.g. 0.02,0.03,...,0.25')
     .option('--gamma <list>', 'grid as power-function exponents instead');
   addTargetKindOptions(command)
-    .option('--time <T>', 'training time to reconstruct at (default: the latest snapshot)')
-    .option('--eval-cmd <cmd>', 'shell command scoring one checkpoint; {file} {sigma_rel} {gamma} {time} are substituted; the last number it prints is the metric')
+    .option('--eval-cmd <cmd>', 'shell command scoring one checkpoint; {file} {sigma_rel} {gamma} {time} {seed} are substituted; the last number it prints is the metric')
     .addOption(new Option('--eval <kind>', 'built-in evaluation: the validation denoising loss of a run written by `ema-synth train`').choices(['builtin']))
     .option('--out-dir <dir>', 'where checkpoints and sweep.jsonl go (a rerun with the same folder resumes)')
     .addOption(new Option('--keep <which>', 'checkpoints kept after the sweep (default: best with an evaluation, none without)').choices(['best', 'all', 'none']))
@@ -49,7 +50,7 @@ export function sweepCommand(io: CliIo): Command {
     .option('--allow-nonfinite', 'blend snapshots holding NaN/Inf instead of stopping')
     .option('--threads <N>', 'most threads blending (default: EMA_SYNTH_THREADS, else one per core up to 16; fewer for small jobs)')
     .option('--json', 'print one JSON document instead of the table and chart');
-  return addSnapshotOptions(command)
+  return addSnapshotOptions(addScaleOptions(command))
     .action(async (dir: string, flags: SweepFlags) => {
       const settings = checkSweepFlags(dir, flags, io.env);
       const ownsPlot = flags.plot !== undefined && settings.outDir !== undefined && isInside(settings.outDir, flags.plot);
@@ -57,6 +58,9 @@ export function sweepCommand(io: CliIo): Command {
         plotFormatOf(flags.plot);
         // Refused before any work, like every other output; a plot inside --out-dir is the sweep's own.
         if (!ownsPlot) await checkOutputAvailable(flags.plot, flags.force ?? false);
+      }
+      if (settings.repeat > 1 && settings.evaluation.kind === 'command' && !settings.evaluation.template.includes('{seed}')) {
+        warn(io, `--repeat ${settings.repeat}: the --eval-cmd has no {seed}, so every repeat runs the same command; its results differ only if the command draws its own random seed`);
       }
       const evaluator = await makeEvaluator(settings);
       const progress = sweepProgress(io, { quiet: flags.json ?? false });
@@ -69,19 +73,23 @@ export function sweepCommand(io: CliIo): Command {
         interrupts.dispose();
       }
       reportFailures(io, outcome.report);
+      io.stderr.write(renderPassesLine(outcome, settings));
       if (flags.plot !== undefined) {
         const { writeSweepPlot } = await import('../../sweep/plot.js');
         await writeSweepPlot(outcome.report, flags.plot, { force: flags.force || ownsPlot, metricName: settings.evaluation.kind === 'builtin' ? 'validation loss' : undefined });
       }
       if (flags.json) {
         io.stdout.write(renderSweepJson(outcome.report, {
-          snapshot_dir: dir, time: outcome.time, time_unit: outcome.timeUnit ?? null,
-          snapshot_bytes: outcome.snapshotBytes, passes: outcome.passes, removed_checkpoints: outcome.removed,
+          snapshot_dir: dir, time: outcome.times.length === 1 ? outcome.time : null, time_unit: outcome.timeUnit ?? null,
+          snapshot_bytes: outcome.snapshotBytes, passes: outcome.passes, removed_checkpoints: outcome.removed, ...scaleJson(outcome),
         }));
       } else {
         const color = useColor(io.stdout, io.env);
         io.stdout.write(renderSweepTable(outcome.report, { color }));
-        io.stdout.write(`\n${renderSweepChart(outcome.report, { color, width: chartWidth(io) })}`);
+        io.stdout.write(renderScaleText(outcome, settings));
+        const chart = chartReport(outcome.report);
+        if (chart !== outcome.report) io.stdout.write(`\nchart: time ${chart.targets[0]?.time} (the best's)`);
+        io.stdout.write(`\n${renderSweepChart(chart, { color, width: chartWidth(io) })}`);
       }
       if (settings.evaluation.kind !== 'none' && outcome.report.best === null) {
         const failed = outcome.report.targets.filter((t) => t.status === 'failed').length;
@@ -100,7 +108,8 @@ function reportFailures(io: CliIo, report: SweepReport): void {
   for (const t of report.targets) {
     if (t.status !== 'failed') continue;
     const tail = t.stderr_tail === undefined ? [] : lastLines(t.stderr_tail, FAILURE_TAIL_LINES).split('\n').filter((l) => l.trim() !== '');
-    warn(io, `${axisLabel(report.axis, axisValue(t))}: evaluation failed (${t.reason ?? 'unknown reason'})` +
+    const at = new Set(report.targets.map((x) => x.time)).size > 1 ? ` at time ${t.time}` : '';
+    warn(io, `${axisLabel(report.axis, axisValue(t))}${at}: evaluation failed (${t.reason ?? 'unknown reason'})` +
       (tail.length === 0 ? '; it printed nothing on stderr' : `; the end of its stderr:\n${tail.map((l) => `  | ${l}`).join('\n')}`));
   }
 }
@@ -124,7 +133,7 @@ function checkSweepFlags(dir: string, flags: SweepFlags, env: CliIo['env']): Swe
   const writes = evaluated || keep !== 'none';
   const outDir = writes ? requireOutDir(flags.outDir, evaluated ? 'to write the checkpoints to evaluate' : 'to keep checkpoints') : flags.outDir;
   return {
-    dir, targets, time: parseTimeOption(flags.time), evaluation, outDir, keep, refine,
+    dir, targets, evaluation, outDir, keep, refine, ...parseScaleFlags(flags, evaluation, keep),
     maximize: flags.maximize ?? false, jobs: parsePositiveInteger('--jobs', flags.jobs), dtype: flags.dtype,
     force: flags.force ?? false, allowNonFinite: flags.allowNonfinite ?? false, threads: parseThreads(flags.threads, env),
     discovery: snapshotSettings.discovery, convention: snapshotSettings.convention, givenUpdateEvery: snapshotSettings.givenUpdateEvery,
@@ -140,7 +149,16 @@ async function makeEvaluator(settings: SweepSettings): Promise<Evaluator | undef
   }
   return (tasks, hooks) => runEvaluations(tasks, {
     template: evaluation.template, jobs: settings.jobs, maximize: settings.maximize, signal: hooks.signal, onEvent: hooks.onEvent,
+    metricName: settings.metricName, retries: settings.retries,
   });
+}
+
+/** The terminal chart draws one curve: with several times, the best cell's time. */
+function chartReport(report: SweepReport): SweepReport {
+  const times = new Set(report.targets.map((t) => t.time));
+  if (times.size <= 1) return report;
+  const time = report.best?.time ?? Math.max(...times);
+  return { ...report, targets: report.targets.filter((t) => t.time === time) };
 }
 
 function isInside(folder: string, file: string): boolean {
