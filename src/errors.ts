@@ -56,3 +56,10 @@ export class InterruptedError extends EmaSynthError {
     super(`interrupted by ${signal}`, { exitCode: signal === 'SIGINT' ? 130 : 143 });
   }
 }
+
+/** A step of `npm run setup:tensorflow` failed: a missing tool, a failed download or build (exit 1). */
+export class SetupError extends EmaSynthError {
+  constructor(message: string, hint?: string, cause?: unknown) {
+    super(message, { exitCode: 1, hint, cause });
+  }
+}
