@@ -1,7 +1,8 @@
 /**
  * Chooses and initialises the TensorFlow.js backend. The native backends are optional packages
- * loaded with dynamic import() so that nothing else pays for them (and their install downloads
- * libtensorflow, which a plain `npm install` of this tool must not do).
+ * loaded with dynamic import() so that nothing else pays for them (their own install script
+ * downloads libtensorflow; `npm run setup:tensorflow` builds them from PyPI's wheel instead, and a
+ * plain `npm install` of this tool installs neither).
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -18,6 +19,14 @@ const NATIVE_PACKAGES = {
   tensorflow: '@tensorflow/tfjs-node',
 } as const;
 
+export interface BackendOptions {
+  /** Threads of native TensorFlow's intra-op pool (default: one per core). Native backends only. */
+  readonly threads?: number;
+}
+
+/** The intra-op thread count TensorFlow was loaded with in this process (it reads it once). */
+let nativeThreads: string | undefined;
+
 async function importOptional(pkg: string): Promise<boolean> {
   try {
     // A variable specifier keeps TypeScript from requiring the (absent) package's types.
@@ -28,21 +37,47 @@ async function importOptional(pkg: string): Promise<boolean> {
     const code = (error as { code?: string }).code;
     if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') return false;
     throw new UsageError(`could not load ${pkg}: ${(error as Error).message}`,
-      `reinstall it with: npm install ${pkg}@4.22.0`);
+      `rebuild it with: npm run setup:tensorflow${pkg.endsWith('-gpu') ? ' -- --gpu' : ''} (or npm install ${pkg}@4.22.0 where its download host is reachable)`);
   }
 }
 
-async function useNative(name: 'tensorflow-gpu' | 'tensorflow', required: boolean): Promise<boolean> {
+/**
+ * TensorFlow reads its thread count and log level from the environment when the addon creates its
+ * context, i.e. on first import; INFO lines (oneDNN and CPU-feature banners) are silenced unless
+ * the user set TF_CPP_MIN_LOG_LEVEL.
+ */
+function prepareNativeEnvironment(threads: number | undefined): void {
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
+  if (threads === undefined) return;
+  const wanted = String(threads);
+  if (nativeThreads !== undefined && nativeThreads !== wanted) {
+    throw new UsageError(`--threads ${threads}: TensorFlow was already started with ${nativeThreads} threads in this process`);
+  }
+  process.env.TF_NUM_INTRAOP_THREADS = wanted;
+}
+
+async function useNative(name: 'tensorflow-gpu' | 'tensorflow', required: boolean, threads: number | undefined): Promise<boolean> {
   const pkg = NATIVE_PACKAGES[name];
+  prepareNativeEnvironment(threads);
   if (!(await importOptional(pkg))) {
     if (!required) return false;
     throw new UsageError(
       `--backend ${name} needs the optional package ${pkg}, which is not installed`,
-      `install it with: npm install ${pkg}@4.22.0 (its install script downloads libtensorflow, so it needs network access${name === 'tensorflow-gpu' ? ', and a CUDA-capable GPU with CUDA/cuDNN' : ''}); or use --backend wasm`,
+      `install it with: npm run setup:tensorflow${name === 'tensorflow-gpu' ? ' -- --gpu' : ''} (builds it from PyPI's TensorFlow wheel), `
+      + `or npm install ${pkg}@4.22.0 where its install script can download libtensorflow${name === 'tensorflow-gpu' ? '; either needs a CUDA-capable GPU and its driver' : ''}; or use --backend wasm`,
     );
   }
+  nativeThreads ??= process.env.TF_NUM_INTRAOP_THREADS ?? 'default';
   // Both packages register the backend under the name 'tensorflow'.
-  return tf.setBackend('tensorflow');
+  if (!(await tf.setBackend('tensorflow'))) return false;
+  // Without a usable GPU the CUDA build quietly runs on the CPU; asked for a GPU, say so instead.
+  const usingGpu = (tf.backend() as unknown as { isUsingGpuDevice?: boolean }).isUsingGpuDevice === true;
+  if (name === 'tensorflow-gpu' && !usingGpu) {
+    if (!required) return true; // auto: still native TensorFlow, on the CPU
+    throw new UsageError('--backend tensorflow-gpu: TensorFlow found no usable GPU (no CUDA device, or its driver or libraries could not be loaded)',
+      'use --backend tensorflow for the CPU, or check nvidia-smi and the CUDA libraries');
+  }
+  return true;
 }
 
 /** The dist folder of @tensorflow/tfjs-backend-wasm on disk (holds the .wasm binaries). */
@@ -82,14 +117,17 @@ async function useWasm(): Promise<boolean> {
  * Activates the named backend and returns tfjs's name for it. 'auto' prefers the native GPU build,
  * then the native CPU build, then wasm (several times faster than the pure-JS cpu backend).
  */
-export async function selectBackend(name: BackendName): Promise<string> {
+export async function selectBackend(name: BackendName, options: BackendOptions = {}): Promise<string> {
+  if (options.threads !== undefined && !(Number.isSafeInteger(options.threads) && options.threads >= 1)) {
+    throw new UsageError(`--threads ${options.threads}: expected an integer >= 1`);
+  }
   // Production mode silences tfjs's console banners (stdout is for results) and skips debug checks.
   tf.enableProdMode();
   let ok: boolean;
   switch (name) {
     case 'tensorflow-gpu':
     case 'tensorflow':
-      ok = await useNative(name, true);
+      ok = await useNative(name, true, options.threads);
       break;
     case 'wasm':
       ok = await useWasm();
@@ -98,7 +136,7 @@ export async function selectBackend(name: BackendName): Promise<string> {
       ok = await tf.setBackend('cpu');
       break;
     case 'auto':
-      ok = (await useNative('tensorflow-gpu', false)) || (await useNative('tensorflow', false))
+      ok = (await useNative('tensorflow-gpu', false, options.threads)) || (await useNative('tensorflow', false, options.threads))
         || (await useWasm().catch(() => false)) || (await tf.setBackend('cpu'));
       break;
     default:
@@ -106,5 +144,10 @@ export async function selectBackend(name: BackendName): Promise<string> {
   }
   if (!ok) throw new UsageError(`backend '${name}' failed to initialise`);
   await tf.ready();
-  return tf.getBackend();
+  const active = tf.getBackend();
+  if (options.threads !== undefined && active !== 'tensorflow') {
+    throw new UsageError(`--threads ${options.threads} sets native TensorFlow's thread pool, but the backend is ${active}`,
+      active === 'wasm' ? 'wasm splits the batch over worker threads instead: use --workers' : 'use --backend tensorflow');
+  }
+  return active;
 }

@@ -18,6 +18,8 @@ export interface EvaluateFileOptions {
   readonly config?: string;
   /** Skip backend selection when the caller already chose one. */
   readonly backend?: BackendName;
+  /** Native TensorFlow's intra-op threads (with backend). */
+  readonly threads?: number;
 }
 
 export interface EvaluateFileResult extends EvaluationResult {
@@ -27,7 +29,7 @@ export interface EvaluateFileResult extends EvaluationResult {
 }
 
 export async function evaluateCheckpointFile(checkpoint: string, options: EvaluateFileOptions = {}): Promise<EvaluateFileResult> {
-  if (options.backend !== undefined) await selectBackend(options.backend);
+  if (options.backend !== undefined) await selectBackend(options.backend, { threads: options.threads });
   const { net, metadata } = await loadNetworkFile(checkpoint, options.config);
   try {
     const data = options.data ?? metadata[DATA_METADATA_KEY];

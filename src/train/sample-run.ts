@@ -26,12 +26,14 @@ export interface SampleOptions {
   readonly scale?: number;
   readonly config?: string;
   readonly backend: BackendName;
+  /** Native TensorFlow's intra-op threads. */
+  readonly threads?: number;
   readonly force: boolean;
 }
 
 export async function sampleRun(options: SampleOptions): Promise<{ out: string; images: number; width: number; height: number; backend: string }> {
   await checkOutputAvailable(options.out, options.force);
-  const backend = await selectBackend(options.backend);
+  const backend = await selectBackend(options.backend, { threads: options.threads });
   const { net } = await loadNetworkFile(options.checkpoint, options.config);
   try {
     const { resolution, channels } = net.config;

@@ -27,6 +27,8 @@ export interface TrainRunOptions extends Omit<TrainOverrides, 'data' | 'resoluti
   readonly force: boolean;
   /** Gradient worker threads besides the main one; undefined: one per extra core on wasm, else 0. */
   readonly workers?: number;
+  /** Native TensorFlow's intra-op threads (its own pool; worker threads are not used there). */
+  readonly threads?: number;
 }
 
 export interface TrainSummary {
@@ -50,7 +52,10 @@ export async function trainRun(
   if (options.resume && options.force) throw new UsageError('--resume and --force contradict each other; pick one');
   const mode = { resume: options.resume, force: options.force };
   await checkRunDir(options.out, mode);
-  const backend = await selectBackend(options.backend);
+  const backend = await selectBackend(options.backend, { threads: options.threads });
+  if (backend === 'tensorflow' && (options.workers ?? 0) > 0) {
+    throw new UsageError(`--workers ${options.workers}: worker threads split the batch for wasm; native TensorFlow runs its own thread pool`, 'use --threads N to size it');
+  }
   let config: TrainConfig;
   let resumeFrom: CheckpointState | undefined;
   let dataset: ImageDataset;

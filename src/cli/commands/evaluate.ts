@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import type { CliIo } from '../io.js';
 
 interface EvaluateFlags {
-  data?: string; count: string; seed: string; sigmas?: string; batch: string; config?: string; backend: string; json?: boolean;
+  data?: string; count: string; seed: string; sigmas?: string; batch: string; config?: string; backend: string; threads?: string; json?: boolean;
 }
 
 export function evaluateCommand(io: CliIo): Command {
@@ -16,6 +16,7 @@ export function evaluateCommand(io: CliIo): Command {
     .option('--batch <n>', 'images per network call', '32')
     .option('--config <name>', 'network preset, for files without ema_synth_network metadata')
     .option('--backend <name>', 'auto | tensorflow-gpu | tensorflow | wasm | cpu', 'auto')
+    .option('--threads <n>', 'threads of native TensorFlow\'s own pool (--backend tensorflow; default: one per core)')
     .option('--json', 'print one JSON document (metric last)')
     .action(async (checkpoint: string, flags: EvaluateFlags) => {
       const parse = await import('../../train/cli-options.js');
@@ -33,6 +34,7 @@ export function evaluateCommand(io: CliIo): Command {
         sigmas,
         config: flags.config,
         backend: parse.parseBackend(flags.backend),
+        threads: parse.parseIntegerFlag('--threads', flags.threads, 1),
       });
       // The metric is the last number printed in both forms, so `sweep --eval` can read it.
       if (flags.json) {

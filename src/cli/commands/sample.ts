@@ -4,7 +4,7 @@ import { imageFormatOf } from '../../io/output-format.js';
 
 interface SampleFlags {
   out: string; count: string; steps: string; seed: string; batch: string; scale?: string;
-  config?: string; backend: string; force?: boolean; json?: boolean;
+  config?: string; backend: string; threads?: string; force?: boolean; json?: boolean;
 }
 
 export function sampleCommand(io: CliIo): Command {
@@ -19,6 +19,7 @@ export function sampleCommand(io: CliIo): Command {
     .option('--scale <k>', 'enlarge each pixel k times (default: grid at least 256 px wide)')
     .option('--config <name>', 'network preset, for files without ema_synth_network metadata')
     .option('--backend <name>', 'auto | tensorflow-gpu | tensorflow | wasm | cpu', 'auto')
+    .option('--threads <n>', 'threads of native TensorFlow\'s own pool (--backend tensorflow; default: one per core)')
     .option('--force', 'replace an existing --out file')
     .option('--json', 'print one JSON document')
     .action(async (checkpoint: string, flags: SampleFlags) => {
@@ -36,6 +37,7 @@ export function sampleCommand(io: CliIo): Command {
         scale: parse.parseIntegerFlag('--scale', flags.scale, 1),
         config: flags.config,
         backend: parse.parseBackend(flags.backend),
+        threads: parse.parseIntegerFlag('--threads', flags.threads, 1),
         force: flags.force ?? false,
       });
       io.stdout.write(flags.json

@@ -7,7 +7,7 @@ interface TrainFlags {
   data?: string; out: string; config?: string; resolution?: string; batch?: string; duration?: string;
   snapshotEvery?: string; statusEvery?: string; emaSigmaRel?: string; lr?: string; refBatches?: string;
   rampupImages?: string; pMean?: string; pStd?: string; seed?: string; snapshotDtype?: string; net: string[];
-  backend: string; workers: string; resume?: boolean; saveRaw?: boolean; force?: boolean; json?: boolean;
+  backend: string; workers: string; threads?: string; resume?: boolean; saveRaw?: boolean; force?: boolean; json?: boolean;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -34,6 +34,7 @@ export function trainCommand(io: CliIo): Command {
     .option('--seed <S>', 'random seed (initialisation, data order, noise)', '0')
     .option('--backend <name>', 'auto | tensorflow-gpu | tensorflow | wasm | cpu', 'auto')
     .option('--workers <n|auto>', 'gradient worker threads besides the main one (auto: one per extra core on wasm)', 'auto')
+    .option('--threads <n>', 'threads of native TensorFlow\'s own pool (--backend tensorflow; default: one per core)')
     .option('--resume', 'continue the run in --out from its checkpoint')
     .option('--save-raw', 'also write the raw weights at every snapshot time to RUN_DIR/raw/')
     .option('--force', 'start over in a non-empty --out (removes the previous run\'s outputs)')
@@ -72,6 +73,7 @@ export function trainCommand(io: CliIo): Command {
         network: flags.net.length > 0 ? parse.parseNetworkOverrides(flags.net) : undefined,
         backend: parse.parseBackend(flags.backend),
         workers: flags.workers === 'auto' ? undefined : parse.parseIntegerFlag('--workers', flags.workers, 0),
+        threads: parse.parseIntegerFlag('--threads', flags.threads, 1),
         resume: flags.resume ?? false,
         saveRaw: flags.saveRaw ?? false,
         force: flags.force ?? false,

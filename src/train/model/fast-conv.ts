@@ -52,8 +52,8 @@ function gradientsKxK(x: tf.Tensor4D, w: tf.Tensor4D, dy: tf.Tensor4D): [tf.Tens
   return [dx, tf.transpose(r, [1, 2, 0, 3])];
 }
 
-/** y = conv2d(x, w, stride 1, 'same'); x NHWC, w HWIO with an odd square kernel. */
-export const convSame = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+/** The hand-written gradient: for wasm (no Conv2DBackpropFilter kernel) and cpu. */
+const convSameCustom = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
   const [x4, w4] = args as tf.Tensor4D[];
   const save = args[2] as tf.GradSaveFunc;
   save([x4, w4]);
@@ -66,3 +66,13 @@ export const convSame = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFun
     },
   };
 }) as (x: tf.Tensor4D, w: tf.Tensor4D) => tf.Tensor4D;
+
+/**
+ * y = conv2d(x, w, stride 1, 'same'); x NHWC, w HWIO with an odd square kernel. Native TensorFlow
+ * has fast Conv2DBackpropInput/Filter kernels (oneDNN on CPU, cuDNN on GPU), so there tfjs's own
+ * gradient is used; the custom one would also read every filter back to JS to flip it.
+ */
+export function convSame(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
+  if (tf.getBackend() !== 'tensorflow') return convSameCustom(x, w);
+  return w.shape[0] === 1 ? conv1x1(x, w) : tf.conv2d(x, w, 1, 'same');
+}
