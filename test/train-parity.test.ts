@@ -141,8 +141,13 @@ function relativeL2(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return Math.sqrt(num / Math.max(den, 1e-30));
 }
 
-for (const backend of ['cpu', 'wasm'] as const) {
-  test(`small16 on ${backend} reproduces the official network's D, logvar, loss and every gradient`, async () => {
+process.env.TF_CPP_MIN_LOG_LEVEL ??= '1'; // no INFO banners from TensorFlow on stderr
+const nativeInstalled = await import('@tensorflow/tfjs-node' as string).then(() => true, () => false);
+
+for (const backend of ['cpu', 'wasm', 'tensorflow'] as const) {
+  const skip = backend === 'tensorflow' && !nativeInstalled
+    ? '@tensorflow/tfjs-node is not installed (npm run setup:tensorflow installs it; CI does)' : false;
+  test(`small16 on ${backend} reproduces the official network's D, logvar, loss and every gradient`, { skip }, async () => {
     await selectBackend(backend);
     const { tensors, metadata } = await loadReference();
     const net = createNetwork(NETWORK_PRESETS.small16, 123);
