@@ -22,7 +22,9 @@ const NATIVE = '@tensorflow/tfjs-node';
 // TensorFlow prints INFO banners (oneDNN, CPU features) on stderr when loaded, unless told not to.
 process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
 const installed = await import(NATIVE as string).then(() => true, () => false);
-const skip = installed ? false : `${NATIVE} is not installed (npm run setup:tensorflow installs it; CI does)`;
+/** Set by .ci/run: there the backend must be present, so these tests fail rather than skip. */
+const required = process.env.EMA_SYNTH_REQUIRE_TENSORFLOW === '1';
+const skip = installed || required ? false : `${NATIVE} is not installed (npm run setup:tensorflow installs it; CI does)`;
 
 const BATCH = 8;
 // Tiny config; an explicit schedule (no ramp-up, decay from step 1) so that every step moves the weights.
@@ -45,6 +47,10 @@ async function stepLosses(backend: 'tensorflow' | 'wasm', steps: number): Promis
 }
 
 describe('native TensorFlow backend', () => {
+  test('is installed where EMA_SYNTH_REQUIRE_TENSORFLOW=1 asks for it', { skip: required ? false : 'EMA_SYNTH_REQUIRE_TENSORFLOW is not set' }, () => {
+    assert.ok(installed, `${NATIVE} does not load: run npm run setup:tensorflow`);
+  });
+
   test('auto picks it, and --threads sizes its pool', { skip }, async () => {
     assert.equal(await selectBackend('auto', { threads: 2 }), 'tensorflow');
     assert.equal(process.env.TF_NUM_INTRAOP_THREADS, '2');

@@ -16,7 +16,8 @@ import { SetupError } from '../errors.js';
 import { checkAddon, type AddonReport } from './check-addon.js';
 import { gpuExtraLibs } from './cuda-wheels.js';
 import { downloadWheel, findPip } from './pip-download.js';
-import { buildAddon, fillDeps, installPackage, type TfjsNodePackage } from './tfjs-node-addon.js';
+import { buildAddon } from './addon-build.js';
+import { fillDeps, installPackage, type TfjsNodePackage } from './tfjs-node-addon.js';
 import { extractHeaderClosure, extractMember, openWheel, quotedIncludes } from './wheel-extract.js';
 import { CPU_WHEEL, GPU_WHEEL } from './wheels.js';
 
@@ -71,7 +72,7 @@ export async function setupTensorflow(options: SetupOptions, log: (line: string)
   const extraLibs = options.gpu ? await gpuExtraLibs(python, cacheDir, log) : [];
 
   await fillDeps(pkgDir, path.join(extracted, 'lib'), path.join(extracted, 'include'), extraLibs);
-  await buildAddon(pkgDir, wheelSpec.sha256, log);
+  await buildAddon(pkgDir, wheelSpec.sha256, cacheDir, log);
   log('check    loading the addon with LD_BIND_NOW=1');
   const report = checkAddon(options.root, pkg);
   if (report.tensorflowVersion !== wheelSpec.version) {

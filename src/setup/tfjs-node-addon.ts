@@ -1,14 +1,13 @@
 /**
  * Installs @tensorflow/tfjs-node(-gpu) without its install script (which would download
- * libtensorflow 2.9.1 from storage.googleapis.com), points its deps/ folder at the libraries and
- * headers taken from the wheel, and compiles its addon from source with node-gyp. Its binding.gyp
- * compiles binding/*.cc against deps/include and links -ltensorflow -ltensorflow_framework from
- * deps/lib with rpath $ORIGIN/../../deps/lib; the addon uses only TensorFlow's stable C API.
+ * libtensorflow 2.9.1 from storage.googleapis.com) and points its deps/ folder at the libraries
+ * and headers taken from the wheel. Its binding.gyp compiles binding/*.cc against deps/include and
+ * links -ltensorflow -ltensorflow_framework from deps/lib with rpath $ORIGIN/../../deps/lib; the
+ * addon uses only TensorFlow's stable C API. Building it: addon-build.ts.
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { copyFile, cp, link, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { copyFile, cp, link, mkdir, rm, stat, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { SetupError } from '../errors.js';
 import { TFJS_NODE_LIBTENSORFLOW, TFJS_NODE_VERSION } from './wheels.js';
@@ -21,7 +20,7 @@ function installedVersion(root: string, pkg: string): string | undefined {
   return (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version;
 }
 
-function tail(result: SpawnSyncReturns<string>, lines = 15): string {
+export function tail(result: SpawnSyncReturns<string>, lines = 15): string {
   return `${result.stdout ?? ''}${result.stderr ?? ''}`.trim().split('\n').slice(-lines).join('\n');
 }
 
@@ -86,47 +85,4 @@ export async function fillDeps(pkgDir: string, libDir: string, includeDir: strin
   await symlinkFresh('libtensorflow_framework.so.2', path.join(deps, 'lib', 'libtensorflow_framework.so'));
   await rm(path.join(deps, 'include'), { recursive: true, force: true });
   await cp(includeDir, path.join(deps, 'include'), { recursive: true });
-}
-
-function requireTool(command: string, args: string[], what: string, hint: string): void {
-  const probe = spawnSync(command, args, { encoding: 'utf8' });
-  if (probe.error !== undefined || probe.status !== 0) throw new SetupError(`no ${what}: \`${command} ${args.join(' ')}\` failed`, hint);
-}
-
-/** Node's own headers when they are installed beside node (no download by node-gyp then). */
-function nodeHeadersDir(): string | undefined {
-  const prefix = path.dirname(path.dirname(process.execPath));
-  return existsSync(path.join(prefix, 'include', 'node', 'node_api.h')) ? prefix : undefined;
-}
-
-/** Builds the addon unless the stamp says it was built from these libraries for this Node. */
-export async function buildAddon(pkgDir: string, stamp: string, log: (line: string) => void): Promise<void> {
-  const stampFile = path.join(pkgDir, 'deps', 'ema-synth-build.json');
-  const want = JSON.stringify({ stamp, node: process.versions.modules, napi: process.versions.napi });
-  // node-pre-gyp puts the addon in lib/napi-v<N>/ (the newest N-API version both sides support).
-  const built = (await readdir(path.join(pkgDir, 'lib')).catch(() => [] as string[]))
-    .some((d) => existsSync(path.join(pkgDir, 'lib', d, 'tfjs_binding.node')));
-  if (built && (await readFile(stampFile, 'utf8').catch(() => '')) === want) {
-    log('addon    tfjs_binding.node (built before from the same libraries)');
-    return;
-  }
-  requireTool(process.env.CXX ?? 'g++', ['--version'], 'C++ compiler', 'install one (Debian/Ubuntu: apt-get install g++ make), or set CXX');
-  requireTool('make', ['--version'], 'make', 'install it (Debian/Ubuntu: apt-get install make)');
-  const require = createRequire(path.join(pkgDir, 'package.json'));
-  let preGyp: string;
-  try {
-    preGyp = path.join(path.dirname(require.resolve('@mapbox/node-pre-gyp/package.json')), 'bin', 'node-pre-gyp');
-  } catch {
-    throw new SetupError('@mapbox/node-pre-gyp (a dependency of tfjs-node) is missing', 'delete node_modules/@tensorflow and run the setup again');
-  }
-  const headers = nodeHeadersDir();
-  log(`addon    compiling with node-gyp against Node's headers ${headers === undefined ? '(downloaded by node-gyp)' : `in ${headers}/include/node`}`);
-  const result = spawnSync(process.execPath, [preGyp, 'install', '--build-from-source', ...(headers ? [`--nodedir=${headers}`] : [])],
-    { cwd: pkgDir, encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
-  if (result.error !== undefined || result.status !== 0) {
-    const errors = `${result.stdout}${result.stderr}`.split('\n').filter((l) => /error/i.test(l) && !/ERR!/.test(l)).slice(0, 5).join('\n');
-    throw new SetupError(`building the tfjs-node addon failed:\n${result.error?.message ?? (errors || tail(result))}`,
-      'node-gyp needs python3, make and a C++ compiler, and Node\'s headers (installed with node, or downloadable)');
-  }
-  await writeFile(stampFile, want);
 }
