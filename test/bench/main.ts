@@ -3,6 +3,8 @@
  * reconstruct and sweep throughput against raw I/O (issue 6) for 1 and N blending threads (issue
  * 17; N: one per core, at most 16), on synthetic snapshot folders generated in a temporary folder
  * that is removed at the end, on error and on Ctrl-C. Measure on an idle machine.
+ * `npm run bench -- --train [-- --repeats N] [-- --threads N]`: training-step time per backend
+ * against PyTorch (issue 14, see trainOnly below).
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, statfsSync } from 'node:fs';
 import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
@@ -242,7 +244,26 @@ async function planPruneOnly(): Promise<OtherRow[]> {
   }
 }
 
+/**
+ * `--train`: only the training-step rows, for every backend installed here, PyTorch (where a Python
+ * with torch is found) measured before and after the TensorFlow.js backends so that a change in the
+ * machine's load shows up as two different PyTorch figures.
+ */
+async function trainOnly(): Promise<void> {
+  // `--threads N`: TensorFlow's pool and PyTorch's both get N threads (1: per-step CPU time compares
+  // the work itself, which stays meaningful on a busy machine, where 2-thread PyTorch spins).
+  const threads = threadsArg >= 0 ? argv[threadsArg + 1] : undefined;
+  if (threads !== undefined) process.env.TF_NUM_INTRAOP_THREADS = process.env.BENCH_THREADS = threads;
+  const { installedBackends, runTrainStepBench } = await import('./train-step.js');
+  const all = (await installedBackends()).filter((b) => b !== 'cpu' && !(threads === '1' && b === 'wasm-parallel'));
+  const torch = all.includes('pytorch') ? ['pytorch' as const] : [];
+  log(`ema-synth train-step benchmark: ${cpus().length} CPUs (${cpus()[0]?.model}), load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  await runTrainStepBench(log, { backends: [...torch, ...all.filter((b) => b !== 'pytorch'), ...torch], repeats: repeatsArg >= 0 ? repeats : undefined });
+  log(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+}
+
 async function main(): Promise<void> {
+  if (argv.includes('--train')) return trainOnly();
   const free = statfsSync(tmpdir());
   const needed = quick ? 0.2e9 : large ? 8e9 : 4e9;
   if (free.bavail * free.bsize < needed) throw new Error(`${tmpdir()} has ${(free.bavail * free.bsize / 1e9).toFixed(1)} GB free; the benchmark needs ${needed / 1e9} GB`);

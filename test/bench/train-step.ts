@@ -20,8 +20,22 @@ import { NETWORK_PRESETS, presetConfig } from '../../src/train/model/config.js';
 import { stepFlops } from '../../src/train/model/flop-count.js';
 import { createNetwork, forceNormalizeWeights, lossAndGradientArrays } from '../../src/train/model/network.js';
 import { startParallelGradients } from '../../src/train/model/parallel-gradients.js';
+import { benchTorchStep, findTorchPython } from './torch-step.js';
 
-export type BenchBackend = BackendName | 'wasm-parallel';
+/** 'pytorch': the same step on PyTorch's CPU build (torch-step.py), where a Python with torch is found. */
+export type BenchBackend = BackendName | 'wasm-parallel' | 'pytorch';
+
+/** Every backend installed here: native TensorFlow first when present, PyTorch last. */
+export async function installedBackends(): Promise<BenchBackend[]> {
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= '1'; // TensorFlow's INFO banners, printed when it loads
+  const has = (pkg: string): Promise<boolean> => import(pkg).then(() => true, () => false);
+  return [
+    ...(await has('@tensorflow/tfjs-node-gpu') ? ['tensorflow-gpu' as const] : []),
+    ...(await has('@tensorflow/tfjs-node') ? ['tensorflow' as const] : []),
+    'wasm', 'wasm-parallel', 'cpu',
+    ...(findTorchPython() !== undefined ? ['pytorch' as const] : []),
+  ];
+}
 
 export interface StepBenchResult {
   backend: string;
@@ -51,8 +65,16 @@ function median(values: number[]): number {
 
 export async function benchTrainStep(backend: BenchBackend, configName: keyof typeof NETWORK_PRESETS,
   batch: number, repeats: number): Promise<StepBenchResult> {
+  if (backend === 'pytorch') {
+    const python = findTorchPython();
+    if (python === undefined) throw new Error('no Python with torch (apt-get install python3-torch, or set PYTHON_TORCH)');
+    const r = benchTorchStep(python, configName, batch, repeats);
+    return { ...r, backend: `${r.backend} x${r.threads}`, flops: stepFlops(presetConfig(configName), batch).step };
+  }
   const parallelWorkers = backend === 'wasm-parallel' ? Math.max(1, availableParallelism() - 1) : 0;
   const name = await selectBackend(backend === 'wasm-parallel' ? 'wasm' : backend);
+  // Threads TensorFlow runs (one per core unless TF_NUM_INTRAOP_THREADS says otherwise).
+  const native = name === 'tensorflow' ? ` x${process.env.TF_NUM_INTRAOP_THREADS ?? availableParallelism()}` : '';
   const config = presetConfig(configName);
   const parallel = parallelWorkers > 0 ? await startParallelGradients(config, 'wasm', parallelWorkers) : undefined;
   const net = createNetwork(config, 0);
@@ -89,7 +111,7 @@ export async function benchTrainStep(backend: BenchBackend, configName: keyof ty
   emas.dispose();
   adam.dispose();
   net.dispose();
-  const label = parallel ? `${name} x${parallelWorkers + 1}` : name;
+  const label = parallel ? `${name} x${parallelWorkers + 1}` : `${name}${native}`;
   return {
     backend: label, config: configName, batch, medianMs: median(times), minMs: Math.min(...times), cpuMs: median(cpu), repeats,
     flops: stepFlops(config, batch).step,
@@ -97,7 +119,7 @@ export async function benchTrainStep(backend: BenchBackend, configName: keyof ty
 }
 
 export async function runTrainStepBench(print: (line: string) => void, options: StepBenchOptions = {}): Promise<StepBenchResult[]> {
-  const backends = options.backends ?? ['wasm', 'wasm-parallel', 'cpu'];
+  const backends = options.backends ?? await installedBackends();
   const results: StepBenchResult[] = [];
   const shown = new Set<string>();
   for (const backend of backends) {
@@ -117,12 +139,19 @@ export async function runTrainStepBench(print: (line: string) => void, options: 
       const loadBefore = loadavg()[0];
       const r = await benchTrainStep(backend, configName, batch, repeats);
       results.push(r);
-      print(`train step  ${r.backend.padEnd(10)} ${r.config.padEnd(8)} batch ${String(r.batch).padEnd(3)} `
+      print(`train step  ${r.backend.padEnd(18)} ${r.config.padEnd(8)} batch ${String(r.batch).padEnd(3)} `
         + `median ${r.medianMs.toFixed(0).padStart(6)} ms  min ${r.minMs.toFixed(0).padStart(6)} ms  `
         + `cpu ${r.cpuMs.toFixed(0).padStart(6)} ms  ${(r.flops / r.minMs / 1e6).toFixed(1).padStart(5)} GFLOP/s at min  `
         + `(${r.repeats} repeats, load ${loadBefore.toFixed(1)} -> ${loadavg()[0].toFixed(1)})`);
     } catch (error) {
       print(`train step  ${backend.padEnd(10)} unavailable: ${(error as Error).message}`);
+    }
+  }
+  const torch = results.filter((r) => r.backend.startsWith('pytorch'));
+  for (const r of results.filter((x) => x.backend.startsWith('tensorflow'))) {
+    for (const t of torch.filter((x) => x.config === r.config && x.batch === r.batch)) {
+      print(`train step  ${r.backend} / ${t.backend}: median ${(r.medianMs / t.medianMs).toFixed(2)}x, min ${(r.minMs / t.minMs).toFixed(2)}x, `
+        + `cpu ${(r.cpuMs / t.cpuMs).toFixed(2)}x (issue 14's target: median <= 1.5x)`);
     }
   }
   return results;
