@@ -41,6 +41,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       `tensorflow   ${r.tensorflowVersion}${r.usingGpu ? ' (GPU device in use)' : ''}\n` +
       `cpu kernels  oneDNN: ${r.cpuIsa ?? 'no oneDNN report'}\n` +
       (r.notCompiledFor ? `             (outside oneDNN the wheel is compiled without ${r.notCompiledFor})\n` : '') +
+      (args.gpu && !r.usingGpu ? 'gpu          none usable here: --backend tensorflow-gpu will refuse to run (auto uses this build on the CPU)\n' : '') +
       `cache        ${r.cacheDir}\n` +
       `took         ${r.seconds.toFixed(1)} s\n` +
       `use it with  ema-synth train --backend ${args.gpu ? 'tensorflow-gpu' : 'tensorflow'} ... (auto picks it too)\n`,

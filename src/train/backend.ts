@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { UsageError } from '../errors.js';
+import { probeGpu } from './gpu-probe.js';
 import { registerWasmCopyKernels } from './wasm-copy-kernels.js';
 
 export type BackendName = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
@@ -56,9 +57,14 @@ function prepareNativeEnvironment(threads: number | undefined): void {
   process.env.TF_NUM_INTRAOP_THREADS = wanted;
 }
 
+const noGpu = (): UsageError => new UsageError(
+  '--backend tensorflow-gpu: TensorFlow found no usable GPU (no CUDA device, or its driver or libraries could not be loaded)',
+  'use --backend tensorflow for the CPU, or check nvidia-smi and the CUDA libraries');
+
 async function useNative(name: 'tensorflow-gpu' | 'tensorflow', required: boolean, threads: number | undefined): Promise<boolean> {
   const pkg = NATIVE_PACKAGES[name];
   prepareNativeEnvironment(threads);
+  if (name === 'tensorflow-gpu' && required && probeGpu(pkg) === false) throw noGpu();
   if (!(await importOptional(pkg))) {
     if (!required) return false;
     throw new UsageError(
@@ -74,8 +80,7 @@ async function useNative(name: 'tensorflow-gpu' | 'tensorflow', required: boolea
   const usingGpu = (tf.backend() as unknown as { isUsingGpuDevice?: boolean }).isUsingGpuDevice === true;
   if (name === 'tensorflow-gpu' && !usingGpu) {
     if (!required) return true; // auto: still native TensorFlow, on the CPU
-    throw new UsageError('--backend tensorflow-gpu: TensorFlow found no usable GPU (no CUDA device, or its driver or libraries could not be loaded)',
-      'use --backend tensorflow for the CPU, or check nvidia-smi and the CUDA libraries');
+    throw noGpu();
   }
   return true;
 }
