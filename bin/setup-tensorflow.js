@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-// `npm run setup:tensorflow`: see src/setup/setup-tensorflow.ts.
-import { main } from '../dist/setup/main.js';
-
-process.exitCode = await main(process.argv.slice(2));
+'use strict';
+// `npm run setup:tensorflow`: see src/setup/setup-tensorflow.ts. CommonJS like the rest of bin/
+// (bin/package.json); the program itself is the ES module in dist/.
+import('../dist/setup/main.js').then(async ({ main }) => {
+  process.exitCode = await main(process.argv.slice(2));
+});
