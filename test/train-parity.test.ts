@@ -145,7 +145,7 @@ process.env.TF_CPP_MIN_LOG_LEVEL ??= '1'; // no INFO banners from TensorFlow on 
 const nativeInstalled = await import('@tensorflow/tfjs-node' as string).then(() => true, () => false);
 
 for (const backend of ['cpu', 'wasm', 'tensorflow'] as const) {
-  const skip = backend === 'tensorflow' && !nativeInstalled && process.env.EMA_SYNTH_REQUIRE_TENSORFLOW !== '1'
+  const skip = backend === 'tensorflow' && !nativeInstalled && process.env.EMA_SYNTH_CI !== '1'
     ? '@tensorflow/tfjs-node is not installed (npm run setup:tensorflow installs it; CI does)' : false;
   test(`small16 on ${backend} reproduces the official network's D, logvar, loss and every gradient`, { skip }, async () => {
     await selectBackend(backend);
