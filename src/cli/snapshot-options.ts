@@ -18,6 +18,7 @@ export interface SnapshotFlags {
   match?: 'exact' | 'ema-pytorch';
   updateEvery?: string;
   skipInvalid?: boolean;
+  prefix?: string;
 }
 
 export interface SnapshotSettings {
@@ -32,7 +33,8 @@ export interface SnapshotSettings {
 
 export function addSnapshotOptions(command: Command): Command {
   return command
-    .option('--key <name>', 'PyTorch checkpoints: the nested dict holding the state dict (e.g. ema, state_dict, or a.b)')
+    .option('--key <name>', 'PyTorch checkpoints: the nested dict holding the state dict (e.g. ema, state_dict, or a.b); EDM2 pickles: the network entry (default ema)')
+    .option('--prefix <name>', 'use only snapshots named <name>-<kimg>-<std> (e.g. network-snapshot), when a folder holds several runs')
     .option('--profiles <list>', 'ema-pytorch folders: the sigma_rels given to PostHocEMA, in order (file <index>.<step>.pt has profile <index>)')
     .option('--profile-gammas <list>', 'ema-pytorch folders: the gammas given to PostHocEMA instead')
     .addOption(new Option('--match <convention>', 'follow another tool\'s conventions exactly (ema-pytorch: no normalisation, time = step label, all files used)').choices(['exact', 'ema-pytorch']).default('exact'))
@@ -57,7 +59,7 @@ export function parseSnapshotFlags(flags: SnapshotFlags): SnapshotSettings {
   const convention = flags.match ?? 'exact';
   const givenUpdateEvery = flags.updateEvery === undefined ? undefined : parsePositiveInteger('--update-every', flags.updateEvery);
   return {
-    discovery: { key: flags.key, profiles, convention, skipInvalid: flags.skipInvalid },
+    discovery: { key: flags.key, profiles, convention, skipInvalid: flags.skipInvalid, prefix: flags.prefix },
     convention,
     givenUpdateEvery,
   };

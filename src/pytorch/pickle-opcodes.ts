@@ -18,3 +18,33 @@ export const OP = {
   // protocol 5
   BYTEARRAY8: 0x96, NEXT_BUFFER: 0x97, READONLY_BUFFER: 0x98,
 } as const;
+
+/**
+ * How each opcode's argument is laid out, for walking a pickle without running it (pickle-scan.ts):
+ * a fixed number of bytes, a little-endian length of 1, 4 or 8 bytes followed by that many bytes,
+ * or one or two newline-terminated lines.
+ */
+export type ArgumentLayout = { readonly fixed: number } | { readonly counted: 1 | 4 | 8 } | { readonly lines: 1 | 2 };
+
+const LAYOUT_GROUPS: readonly [ArgumentLayout, readonly number[]][] = [
+  [{ fixed: 1 }, [OP.PROTO, OP.BININT1, OP.BINPUT, OP.BINGET, OP.EXT1]],
+  [{ fixed: 2 }, [OP.BININT2, OP.EXT2]],
+  [{ fixed: 4 }, [OP.BININT, OP.LONG_BINPUT, OP.LONG_BINGET, OP.EXT4]],
+  [{ fixed: 8 }, [OP.BINFLOAT, OP.FRAME]],
+  [{ counted: 1 }, [OP.SHORT_BINSTRING, OP.SHORT_BINBYTES, OP.SHORT_BINUNICODE, OP.LONG1]],
+  [{ counted: 4 }, [OP.BINSTRING, OP.BINBYTES, OP.BINUNICODE, OP.LONG4]],
+  [{ counted: 8 }, [OP.BINUNICODE8, OP.BINBYTES8, OP.BYTEARRAY8]],
+  [{ lines: 1 }, [OP.INT, OP.LONG, OP.FLOAT, OP.STRING, OP.UNICODE, OP.PUT, OP.GET, OP.PERSID]],
+  [{ lines: 2 }, [OP.GLOBAL, OP.INST]],
+];
+
+export const ARGUMENT_LAYOUT: ReadonlyMap<number, ArgumentLayout> = (() => {
+  const layouts = new Map<number, ArgumentLayout>(Object.values(OP).map((code) => [code, { fixed: 0 }]));
+  for (const [layout, codes] of LAYOUT_GROUPS) for (const code of codes) layouts.set(code, layout);
+  return layouts;
+})();
+
+/** Opcodes carrying bytes objects: the only places a storage's data can be. */
+export const BYTES_OPCODES: ReadonlySet<number> = new Set([OP.SHORT_BINBYTES, OP.BINBYTES, OP.BINBYTES8, OP.BYTEARRAY8]);
+
+export const OPCODE_NAMES: ReadonlyMap<number, string> = new Map(Object.entries(OP).map(([name, code]) => [code, name]));

@@ -10,7 +10,7 @@
  */
 import { InputFileError } from '../errors.js';
 import { PyDict, PySet, PyTuple, type PyValue } from './pickle-values.js';
-import { OP } from './pickle-opcodes.js';
+import { OP, OPCODE_NAMES } from './pickle-opcodes.js';
 
 export interface UnpicklerHost {
   /** Returns the value for `module.name` or throws if it is not allowlisted. */
@@ -29,19 +29,39 @@ export interface UnpickleLimits {
   readonly maxMemo: number;
 }
 
+export interface UnpickleOptions {
+  /** Where the pickle starts in `data` (several pickles may follow one another, as in torch.save's legacy format). */
+  readonly start?: number;
+  readonly limits?: UnpickleLimits;
+  /**
+   * Values for NEXT_BUFFER, in order. A file scanner (pickle-scan.ts) swaps each bytes payload for
+   * NEXT_BUFFER and hands its location here, so gigabytes of tensor data never enter memory.
+   * Without it NEXT_BUFFER is refused, as a pickle read from disk has no out-of-band buffers.
+   */
+  readonly outOfBand?: readonly PyValue[];
+}
+
 /** A state dict needs about ten memo entries per tensor; these caps allow far more. */
 const DEFAULT_LIMITS: UnpickleLimits = { maxStack: 1_000_000, maxMemo: 4_000_000 };
 const MAX_LONG_BYTES = 1024;
 
 /** Runs the pickle in `data` to its STOP and returns the result. `source` names it in errors. */
 export function unpickle(data: Uint8Array, host: UnpicklerHost, source: string, limits = DEFAULT_LIMITS): PyValue {
+  return unpickleFrom(data, host, source, { limits }).value;
+}
+
+/** Runs one pickle from `options.start` to its STOP; returns the result and the offset after STOP. */
+export function unpickleFrom(data: Uint8Array, host: UnpicklerHost, source: string, options: UnpickleOptions = {}): { value: PyValue; end: number } {
+  const limits = options.limits ?? DEFAULT_LIMITS;
+  const outOfBand = options.outOfBand;
+  let nextBuffer = 0;
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const latin1 = new TextDecoder('latin1');
   const utf8 = new TextDecoder('utf-8');
   const stack: PyValue[] = [];
   const marks: number[] = [];
   const memo = new Map<number, PyValue>();
-  let pos = 0;
+  let pos = options.start ?? 0;
 
   const fail = (message: string): never => {
     throw new InputFileError(`${source}: ${message} (at byte ${pos} of the pickle)`);
@@ -136,7 +156,7 @@ export function unpickle(data: Uint8Array, host: UnpicklerHost, source: string, 
       case OP.FRAME: u64(); break; // frames are only a buffering hint
       case OP.STOP: {
         const result = pop();
-        return result;
+        return { value: result, end: pos };
       }
       case OP.MARK: marks.push(stack.length); break;
       case OP.POP: if (marks.length > 0 && stack.length === floor()) marks.pop(); else pop(); break;
@@ -212,13 +232,16 @@ export function unpickle(data: Uint8Array, host: UnpicklerHost, source: string, 
       case OP.BUILD: { const state = pop(); const obj = pop(); push(host.build(obj, state)); break; }
       case OP.BINPERSID: push(host.persistentLoad(pop())); break;
       case OP.PERSID: push(host.persistentLoad(line())); break;
+      case OP.NEXT_BUFFER:
+        if (outOfBand === undefined || nextBuffer >= outOfBand.length) fail('NEXT_BUFFER without an out-of-band buffer');
+        push(outOfBand![nextBuffer++]);
+        break;
       default:
-        fail(`unsupported pickle opcode 0x${op.toString(16).padStart(2, '0')} (${OP_NAMES.get(op) ?? 'unknown'})`);
+        fail(`unsupported pickle opcode 0x${op.toString(16).padStart(2, '0')} (${OPCODE_NAMES.get(op) ?? 'unknown'})`);
     }
   }
 }
 
-const OP_NAMES = new Map<number, string>(Object.entries(OP).map(([name, code]) => [code, name]));
 
 function asTuple(value: PyValue, opcode: string, fail: (message: string) => never): PyTuple {
   if (value instanceof PyTuple) return value;

@@ -40,7 +40,7 @@ class DTypeRef implements HostValue {
   constructor(readonly dtype: DType) {}
 }
 
-const STORAGE_DTYPES: Readonly<Record<string, DType>> = {
+export const STORAGE_DTYPES: Readonly<Record<string, DType>> = {
   DoubleStorage: 'F64', FloatStorage: 'F32', HalfStorage: 'F16', BFloat16Storage: 'BF16',
   LongStorage: 'I64', IntStorage: 'I32', ShortStorage: 'I16', CharStorage: 'I8',
   ByteStorage: 'U8', BoolStorage: 'BOOL', UntypedStorage: 'U8',

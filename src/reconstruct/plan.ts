@@ -63,6 +63,8 @@ export function planReconstruction(set: SnapshotSet, targets: readonly Target[],
   const realised = usesRealisedProfiles(set, options.updateEvery);
   // ema-pytorch saves its step/initted counters as float16 beside the weights: never blend them.
   const copiedTensors = new Set(set.emaPytorch ? set.snapshots[0].source.tensors.map((t) => t.name).filter(isEmaPytorchBookkeepingTensor) : []);
+  // Module buffers (EDM2's Fourier frequencies and phases) are state: the latest snapshot's, as the official tool copies them.
+  for (const name of set.snapshots[set.snapshots.length - 1].source.bufferNames ?? []) copiedTensors.add(name);
   if (convention === 'ema-pytorch') {
     const nonPower = resolved.find((t) => t.kind !== 'power');
     if (nonPower !== undefined) throw new UsageError(`--match ema-pytorch reconstructs power-function targets only, not ${nonPower.label}`, 'drop --match ema-pytorch for exponential or window targets');

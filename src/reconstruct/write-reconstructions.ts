@@ -8,11 +8,12 @@ import { dirname, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { checkOutputAvailable } from '../io/atomic-output.js';
 import { removeStaleTempFiles } from '../io/temp-registry.js';
-import { SafetensorsWriter } from '../safetensors/writer.js';
+import type { OutputWriter } from '../io/output-writer.js';
 import { blendSnapshots } from '../blend/blend.js';
 import { planTensors, type OutputDTypeChoice } from '../blend/blend-plan.js';
 import { chunkElementsFor } from '../blend/chunk-size.js';
 import { DTYPE_BYTES } from '../tensors/tensor-source.js';
+import { checkOutputFormat, createOutputWriter } from './output-format.js';
 import { outputMetadata } from './output-metadata.js';
 import type { ReconstructionPlan } from './plan.js';
 
@@ -39,6 +40,7 @@ export async function checkOutputs(plan: ReconstructionPlan, paths: readonly str
     if (inputs.has(resolved)) throw new UsageError(`${path}: the output would replace one of the snapshots it is made from`, 'choose another output path');
     if (seen.has(resolved)) throw new UsageError(`${path}: two targets would write the same output file`);
     seen.add(resolved);
+    checkOutputFormat(path, plan.used[0].source);
     await checkOutputAvailable(path, force);
   }
   for (const folder of new Set(paths.map((path) => dirname(resolve(path))))) await removeStaleTempFiles(folder).catch(() => undefined);
@@ -55,11 +57,12 @@ export async function writeReconstructions(plan: ReconstructionPlan, paths: read
   const latest = plan.used[plan.used.length - 1];
   const tensorPlan = planTensors(latest.source.tensors, options.dtype, plan.copiedTensors);
   const tensors = tensorPlan.map((t) => ({ name: t.name, dtype: t.outputDType, shape: t.shape }));
-  const writers: SafetensorsWriter[] = [];
+  const writers: OutputWriter[] = [];
   try {
     for (const [j, path] of paths.entries()) {
       const metadata = outputMetadata(plan.summaries[j], plan.timeUnit, latest);
-      writers.push(await SafetensorsWriter.create(path, { tensors, metadata }, { force: options.force }));
+      // A pickle output is the first snapshot used with the network's tensors replaced, as the official tool writes it.
+      writers.push(await createOutputWriter(path, { tensors, metadata, template: plan.used[0].source }, { force: options.force }));
     }
     const result = await blendSnapshots({
       sources: plan.used.map((s) => s.source),

@@ -1,5 +1,6 @@
 import { OutputError } from '../errors.js';
 import { AtomicOutput, type AtomicOutputOptions } from '../io/atomic-output.js';
+import type { OutputWriter } from '../io/output-writer.js';
 import { DTYPE_BYTES, elementCount, isDType, type DType } from '../tensors/tensor-source.js';
 
 export interface TensorSpec {
@@ -73,7 +74,7 @@ function checkSpec(tensor: TensorSpec, names: ReadonlySet<string>, path: string)
  * tensor's bytes in layout order (any chunk sizes). commit() checks the byte count, fsyncs and
  * moves the file into place; until then nothing exists at the final path.
  */
-export class SafetensorsWriter {
+export class SafetensorsWriter implements OutputWriter {
   private constructor(
     private readonly output: AtomicOutput,
     readonly tensors: readonly PlannedTensor[],

@@ -8,7 +8,8 @@ import { basename, join } from 'node:path';
 import { EmaSynthError, InputFileError } from '../errors.js';
 import type { TensorSource } from '../tensors/tensor-source.js';
 import { checkSameLayout } from './layout-check.js';
-import { isPytorchFileName, isSnapshotFileName, openTensorFile } from './open-tensor-file.js';
+import { isEdm2PickleFileName, isPytorchFileName, isSnapshotFileName, openTensorFile } from './open-tensor-file.js';
+import { selectByPrefix } from './snapshot-prefix.js';
 import { describePytorchSnapshot, type PytorchProfileOptions } from './pytorch-profile.js';
 import { describeSnapshot, type SnapshotProfile } from './snapshot-profile.js';
 import { inputError } from '../io/input-error.js';
@@ -29,6 +30,8 @@ export interface SnapshotSet {
   readonly notes: readonly string[];
   /** True when the snapshots are an ema-pytorch PostHocEMA folder of .pt files. */
   readonly emaPytorch: boolean;
+  /** True when the snapshots are EDM2's own pickles (.pkl). */
+  readonly edm2Pickles: boolean;
 }
 
 export interface DiscoveryOptions extends PytorchProfileOptions {
@@ -36,6 +39,8 @@ export interface DiscoveryOptions extends PytorchProfileOptions {
   readonly skipInvalid?: boolean;
   /** Nested dict of PyTorch checkpoints holding the state dict (`ema`, `state_dict`, ...). */
   readonly key?: string;
+  /** Only files named `<prefix>-<kimg>-<std>.<ext>` with this prefix, as the official tool filters. */
+  readonly prefix?: string;
 }
 
 /** Metadata key that marks files ema-synth reconstructed (FORMAT.md "Outputs"). */
@@ -43,7 +48,7 @@ const RECONSTRUCTED_KEY = 'ema_snapshots';
 const OPEN_CONCURRENCY = 16;
 
 export async function discoverSnapshots(dir: string, options: DiscoveryOptions = {}): Promise<SnapshotSet> {
-  const fileNames = await listSnapshotFiles(dir);
+  const fileNames = selectByPrefix(dir, await listSnapshotFiles(dir), options.prefix);
   const notes: string[] = [];
   const opened = await mapLimited(fileNames, OPEN_CONCURRENCY, async (fileName) => {
     const path = join(dir, fileName);
@@ -80,7 +85,11 @@ export async function discoverSnapshots(dir: string, options: DiscoveryOptions =
       notes.length > 0 ? notes.join('; ') : 'a snapshot folder holds one .safetensors file per snapshot; see README, "Snapshot format"');
   }
   const snapshots = keepConsistent(candidates, options, notes);
-  return { dir, snapshots, timeUnit: commonTimeUnit(snapshots), notes, emaPytorch: snapshots.some((s) => isPytorchFileName(s.fileName)) };
+  return {
+    dir, snapshots, timeUnit: commonTimeUnit(snapshots), notes,
+    emaPytorch: snapshots.some((s) => isPytorchFileName(s.fileName)),
+    edm2Pickles: snapshots.some((s) => isEdm2PickleFileName(s.fileName)),
+  };
 }
 
 async function listSnapshotFiles(dir: string): Promise<string[]> {

@@ -1,8 +1,9 @@
 /**
  * Snapshot file names in the official implementation's style, accepted without metadata
- * (FORMAT.md): `<prefix>-<kimg>-<sigma_rel>.safetensors`, e.g. `phema-0008388-0.050.safetensors`.
+ * (FORMAT.md): `<prefix>-<kimg>-<sigma_rel>.safetensors`, e.g. `phema-0008388-0.050.safetensors`, and EDM2's
+ * own pickles named the same way with `.pkl` (`network-snapshot-0134217-0.050.pkl`).
  */
-const OFFICIAL_NAME = /^(.*)-(\d+)-(\d+\.\d+)\.safetensors$/;
+const OFFICIAL_NAME = /^(.*)-(\d+)-(\d+\.\d+)\.(?:safetensors|pkl)$/;
 
 export interface ParsedSnapshotName {
   readonly prefix: string;

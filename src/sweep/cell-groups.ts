@@ -7,7 +7,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { defaultOutputName } from '../reconstruct/output-metadata.js';
+import { outputFileName } from '../reconstruct/output-format.js';
 import { planReconstruction } from '../reconstruct/plan.js';
 import { checkOutputs, passBytes, writeReconstructions } from '../reconstruct/write-reconstructions.js';
 import { isReusableCheckpoint } from './checkpoint-reuse.js';
@@ -24,7 +24,7 @@ export async function runCells(context: SweepContext, works: readonly CellWork[]
     for (const { summary } of pending) await record(context, summary, phase, { checkpoint: null, metric: null, status: 'ok', reason: null });
     return;
   }
-  const items = pending.map((work) => ({ work, path: join(settings.outDir!, defaultOutputName(work.target, work.summary.time)) }));
+  const items = pending.map((work) => ({ work, path: join(settings.outDir!, outputFileName(work.target, work.summary.time, context.set.edm2Pickles)) }));
   const reusable = new Set((await Promise.all(items.map(async (item) =>
     (await isReusableCheckpoint(item.path, item.work.summary)) ? item.path : undefined))).filter((p) => p !== undefined));
   const bound = settings.maxCheckpoints;

@@ -46,6 +46,11 @@ export interface TensorSource {
   /** String metadata (`__metadata__` in safetensors); empty object when there is none. */
   readonly metadata: Readonly<Record<string, string>>;
   /**
+   * Tensors that are module state rather than trained weights (PyTorch buffers), when the format
+   * tells: a reconstruction copies them from the latest snapshot instead of blending them.
+   */
+  readonly bufferNames?: ReadonlySet<string>;
+  /**
    * Fills `target` with `target.byteLength` bytes of tensor `name`, starting `byteOffset` bytes into
    * the tensor. Throws an InputFileError naming the file and tensor if the range is outside the
    * tensor or the file is shorter than its header promised.

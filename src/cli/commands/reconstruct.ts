@@ -6,7 +6,7 @@ import { checkpointFormatOf } from '../../io/output-format.js';
 import { UsageError } from '../../errors.js';
 import type { OutputDTypeChoice } from '../../blend/blend-plan.js';
 import { fitWarnings } from '../../reconstruct/fit-warnings.js';
-import { defaultOutputName } from '../../reconstruct/output-metadata.js';
+import { outputFileName } from '../../reconstruct/output-format.js';
 import { planReconstruction, type ReconstructionPlan } from '../../reconstruct/plan.js';
 import { parseTargets, type TargetFlags } from '../../reconstruct/targets.js';
 import { checkOutputs, passBytes, writeReconstructions } from '../../reconstruct/write-reconstructions.js';
@@ -24,6 +24,7 @@ interface ReconstructFlags extends SnapshotFlags, TargetFlags {
   time?: string;
   out?: string;
   outDir?: string;
+  outPrefix?: string;
   dtype: OutputDTypeChoice;
   force?: boolean;
   json?: boolean;
@@ -35,13 +36,14 @@ interface ReconstructFlags extends SnapshotFlags, TargetFlags {
 export function reconstructCommand(io: CliIo): Command {
   const command = new Command('reconstruct')
     .description('synthesise the EMA of any length from a folder of snapshots and write it as a checkpoint')
-    .argument('<snapshot-dir>', 'folder of .safetensors snapshots (two or more tracked EMA profiles)')
+    .argument('<snapshot-dir>', 'folder of snapshots: .safetensors, or EDM2 .pkl (two or more tracked EMA profiles)')
     .option('--sigma-rel <list>', 'target EMA length(s) as relative width, e.g. 0.08 or 0.05,0.06,...,0.15')
     .option('--gamma <list>', 'target EMA length(s) as power-function exponent, e.g. 6.94');
   addTargetKindOptions(command)
     .option('--time <T>', 'training time to reconstruct at (default: the latest snapshot)')
     .option('--out <file>', 'output file (one target)')
     .option('--out-dir <dir>', 'output folder (any number of targets; names show the target and time)')
+    .option('--out-prefix <name>', 'EDM2 pickle inputs: output names <name>-<kimg>-<std>.pkl in --out-dir (default phema)')
     .addOption(new Option('--dtype <dtype>', 'dtype of blended tensors').choices(['same', 'f32', 'f16', 'bf16']).default('same'))
     .option('--force', 'replace existing output files')
     .option('--dry-run', 'solve and report only; write nothing')
@@ -55,6 +57,7 @@ export function reconstructCommand(io: CliIo): Command {
       const snapshotSettings = parseSnapshotFlags(flags);
       const threads = parseThreads(flags.threads, io.env);
       if (!flags.dryRun) checkOutputFlags(flags, targets.length);
+      if (flags.outPrefix !== undefined && !/^[\w.-]+$/.test(flags.outPrefix)) throw new UsageError(`--out-prefix ${JSON.stringify(flags.outPrefix)} must be a plain name (letters, digits, ., _, -)`);
       const set = await discoverSnapshots(dir, snapshotSettings.discovery);
       for (const note of set.notes) warn(io, note);
       const sparse = sparseUpdateWarning(set, snapshotSettings.convention, snapshotSettings.givenUpdateEvery);
@@ -62,7 +65,7 @@ export function reconstructCommand(io: CliIo): Command {
       const plan = planReconstruction(set, targets, time, snapshotSettings.convention, { updateEvery: snapshotSettings.givenUpdateEvery });
       const outputs = flags.dryRun ? targets.map(() => null)
         : flags.out !== undefined ? [flags.out]
-        : plan.summaries.map((summary, j) => join(flags.outDir!, defaultOutputName(targets[j], summary.time)));
+        : plan.summaries.map((summary, j) => join(flags.outDir!, outputFileName(targets[j], summary.time, set.edm2Pickles, flags.outPrefix)));
       for (const summary of plan.summaries) for (const message of fitWarnings(plan, summary)) warn(io, message);
       if (!flags.dryRun) await writeOutputs(io, plan, outputs as string[], flags, threads);
       const report = collectReconstructReport(dir, plan, outputs);
