@@ -18,6 +18,7 @@ export function renderInspection(inspection: Inspection): string {
     `${inspection.snapshot_dir}: ${inspection.snapshots} snapshots, ${formatBytes(inspection.bytes_on_disk)} on disk`,
     `time ${inspection.first_time} to ${inspection.last_time}${unit}`,
     `${inspection.tensors} tensors (${dtypes}), ${inspection.parameters.toLocaleString('en-US')} floating-point values per snapshot`,
+    ...pickleLines(inspection),
     '',
     renderTable(['tracked sigma_rel', ...(realised ? ['realised'] : []), 'gamma', 'snapshots', 'first', 'last', 'cadence'], inspection.profiles.map(profileRow)),
     `fit at time ${inspection.fit_at_time}${unit}${realised ? ' with the realised profiles (--update-every)' : ''} (Gram matrix condition number ${inspection.condition_number.toExponential(2)}):`,
@@ -37,4 +38,15 @@ function renderFitTable(fit: Inspection['fit']): string {
     return renderTable(['sigma_rel', 'gamma', 'fit error', 'sum|coef|', 'warning'], fit.map((f, i) => [sigmas[i], f.gamma!.toFixed(3), ...tail(f)]));
   }
   return renderTable(['target', 'width', 'fit error', 'sum|coef|', 'warning'], fit.map((f) => [f.target, formatSigma(f.width), ...tail(f)]));
+}
+
+/** EDM2 pickles: the other entries and the classes whose source the file carries (and Python would run). */
+function pickleLines(inspection: Inspection): string[] {
+  const pickle = inspection.pickle;
+  if (pickle === undefined) return [];
+  const classes = pickle.persistent_classes.map((c) => `${c.class_name} (${c.source_bytes} bytes, sha256 ${c.source_sha256.slice(0, 12)})`);
+  return [
+    `EDM2 pickle: network ${JSON.stringify(pickle.network_key)}; other keys: ${pickle.other_keys.map((k) => `${k.key} (${k.description})`).join(', ') || 'none'}`,
+    `persistent classes (source stored in the file, never run): ${classes.join(', ') || 'none'}`,
+  ];
 }

@@ -3,7 +3,8 @@
  * cadence, the network's size, and which EMA lengths the snapshots support (fit error per target).
  * Reads headers only (via discovery); the solve is the same one reconstruct uses.
  */
-import { isFloatDType, elementCount } from '../tensors/tensor-source.js';
+import { isFloatDType, elementCount, type TensorSource } from '../tensors/tensor-source.js';
+import { Edm2PickleSource } from '../pytorch/edm2-pickle-source.js';
 import { realisedWidth } from '../phema/realised-profile.js';
 import { planReconstruction, type Convention, type PlanOptions } from '../reconstruct/plan.js';
 import type { Target } from '../reconstruct/targets.js';
@@ -50,6 +51,12 @@ export interface Inspection {
   readonly snapshot_profiles: 'nominal' | 'realised';
   readonly fit: readonly FitSummary[];
   readonly notes: readonly string[];
+  /** EDM2 pickles: what else the (latest) file holds, and the classes whose source it carries. */
+  readonly pickle?: {
+    readonly network_key: string;
+    readonly other_keys: ReadonlyArray<{ readonly key: string; readonly description: string }>;
+    readonly persistent_classes: ReadonlyArray<{ readonly class_name: string; readonly source_bytes: number; readonly source_sha256: string }>;
+  };
 }
 
 export function inspectSnapshots(set: SnapshotSet, grid: readonly Target[], time?: number, convention: Convention = 'exact', options: PlanOptions = {}): Inspection {
@@ -84,6 +91,19 @@ export function inspectSnapshots(set: SnapshotSet, grid: readonly Target[], time
       width: s.resolved.width, fit_error: s.fitError, sum_abs_coefficients: s.sumAbsCoefficients,
     })),
     notes: set.notes,
+    ...pickleContents(snapshots[snapshots.length - 1].source),
+  };
+}
+
+function pickleContents(source: TensorSource): Pick<Inspection, 'pickle'> {
+  if (!(source instanceof Edm2PickleSource)) return {};
+  const { networkKey, otherKeys, classes } = source.layout;
+  return {
+    pickle: {
+      network_key: networkKey,
+      other_keys: otherKeys,
+      persistent_classes: classes.map((c) => ({ class_name: c.className, source_bytes: c.sourceBytes, source_sha256: c.sourceSha256 })),
+    },
   };
 }
 

@@ -100,7 +100,9 @@ async function checkMagic(path: string): Promise<void> {
     throw new InputFileError(`${path} is a legacy (non-zip) PyTorch checkpoint, which ema-synth does not read`, LEGACY_HINT);
   }
   if (isPickle) {
-    throw new InputFileError(`${path} is a bare pickle, not a PyTorch zip checkpoint`, LEGACY_HINT);
+    // Not a legacy torch.save (that starts with its magic number, above), and loading it in Python would run it.
+    throw new InputFileError(`${path} is a bare pickle, not a PyTorch zip checkpoint`,
+      'if it is an EDM2 snapshot, name it <prefix>-<kimg>-<std>.pkl: ema-synth reads .pkl files as EDM2 pickles, without running them. Do not torch.load or pickle.load a file you do not trust: that runs code stored inside it');
   }
   throw new InputFileError(`${path} is not a PyTorch zip checkpoint (no zip signature at the start)`);
 }

@@ -1,9 +1,11 @@
 /**
- * PyTorch checkpoint -> safetensors snapshot: streams every tensor of the selected state dict
+ * PyTorch checkpoint or EDM2 snapshot pickle -> safetensors snapshot: streams every tensor of the selected state dict
  * through the atomic safetensors writer, chunk by chunk, with the snapshot metadata of FORMAT.md.
  */
 import { SafetensorsWriter } from '../safetensors/writer.js';
+import { extname } from 'node:path';
 import { openPytorchCheckpoint } from './checkpoint-source.js';
+import { openEdm2Pickle } from './edm2-pickle-source.js';
 
 export interface SnapshotDescription {
   readonly sigmaRel?: number;
@@ -38,7 +40,7 @@ export interface ConvertResult {
 }
 
 export async function convertCheckpoint(input: string, output: string, options: ConvertOptions): Promise<ConvertResult> {
-  const source = await openPytorchCheckpoint(input, { key: options.key });
+  const source = extname(input).toLowerCase() === '.pkl' ? await openEdm2Pickle(input, { key: options.key }) : await openPytorchCheckpoint(input, { key: options.key });
   try {
     const writer = await SafetensorsWriter.create(
       output,

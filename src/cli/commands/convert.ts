@@ -6,6 +6,8 @@ import { catchInterrupts } from '../interrupt.js';
 import { warn, type CliIo } from '../io.js';
 import { checkpointFormatOf } from '../../io/output-format.js';
 import { parseTimeOption } from '../options.js';
+import { basename } from 'node:path';
+import { kimgToImages, parseSnapshotName } from '../../snapshots/snapshot-name.js';
 
 interface ConvertFlags {
   key?: string;
@@ -18,8 +20,8 @@ interface ConvertFlags {
 
 export function convertCommand(io: CliIo): Command {
   return new Command('convert')
-    .description('convert a PyTorch checkpoint (.pt/.pth, zip format) to a safetensors snapshot, without running its pickle')
-    .argument('<in.pt>', 'PyTorch checkpoint written by torch.save (1.6 or newer)')
+    .description('convert a PyTorch checkpoint (.pt/.pth, zip format) or an EDM2 snapshot pickle (.pkl) to a safetensors snapshot, without running its pickle')
+    .argument('<in.pt>', 'PyTorch checkpoint written by torch.save (1.6 or newer), or EDM2 <prefix>-<kimg>-<std>.pkl (profile and time from the name)')
     .argument('<out.safetensors>', 'output file')
     .option('--key <key>', 'nested state dict to convert, e.g. ema or state_dict (a.b for deeper levels)')
     .option('--sigma-rel <S>', "the snapshot's EMA profile as relative width (written as ema_sigma_rel and ema_gamma)")
@@ -28,8 +30,8 @@ export function convertCommand(io: CliIo): Command {
     .option('--time-unit <unit>', 'unit of --time, e.g. step or image (ema_time_unit)')
     .option('--force', 'replace an existing output file')
     .action(async (input: string, output: string, flags: ConvertFlags) => {
-      checkpointFormatOf(output, '');
-      const description = parseDescription(flags);
+      if (checkpointFormatOf(output, '') !== 'safetensors') throw new UsageError(`${output}: convert writes safetensors; name the output .safetensors`);
+      const description = withNameDefaults(input, parseDescription(flags));
       const metadata = snapshotMetadata(description);
       if ((description.sigmaRel === undefined) !== (description.time === undefined)) {
         warn(io, `${output} will lack ${description.time === undefined ? 'ema_time (--time)' : 'a profile (--sigma-rel or --gamma)'}; reconstruct needs both to use it as a snapshot`);
@@ -75,4 +77,18 @@ function parseDescription(flags: ConvertFlags): SnapshotDescription {
     throw new UsageError(`--time-unit ${JSON.stringify(flags.timeUnit)} must be a word such as step or image`);
   }
   return { sigmaRel, gamma, time: parseTimeOption(flags.time), timeUnit: flags.timeUnit };
+}
+
+/** An EDM2 pickle named <prefix>-<kimg>-<std>.pkl says its profile and time (in images); flags still win. */
+function withNameDefaults(input: string, description: SnapshotDescription): SnapshotDescription {
+  const parsed = parseSnapshotName(basename(input));
+  if (parsed === undefined || !input.toLowerCase().endsWith('.pkl')) return description;
+  const fromName = description.sigmaRel === undefined && description.gamma === undefined;
+  const time = description.time ?? kimgToImages(parsed.kimg);
+  return {
+    sigmaRel: fromName ? parsed.sigmaRel : description.sigmaRel,
+    gamma: fromName ? sigmaRelToGamma(parsed.sigmaRel) : description.gamma,
+    time,
+    timeUnit: description.timeUnit ?? (description.time === undefined && time !== undefined ? 'image' : undefined),
+  };
 }
