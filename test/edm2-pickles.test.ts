@@ -271,3 +271,44 @@ test('convert reads an EDM2 pickle, taking profile and time from its name', asyn
   assert.equal(source.tensors.length, 63);
   await source.close();
 });
+
+test('buffers are the last used snapshot\'s, not blended (as the official tool copies them)', async (t) => {
+  const { writeEdm2Pickle } = await import('../fixtures/edm2-pickle-builder.js');
+  const dir = makeTempDir(t);
+  const half = (value: number): [number, number] => { const b = new Uint8Array(2); new DataView(b.buffer).setUint16(0, toHalfBits(value), true); return [b[0], b[1]]; };
+  // Buffers that change over training: a blend would mix them, a copy keeps one snapshot's exactly.
+  const tensors = (kimg: number, std: number) => [
+    { name: 'net.weight', dtype: 'F16' as const, shape: [4], kind: 'parameter' as const, fill: fillWith(half(kimg * std)) },
+    { name: 'net.fourier.phases', dtype: 'F16' as const, shape: [3], kind: 'buffer' as const, fill: fillWith(half(kimg + std)) },
+  ];
+  for (const kimg of [4, 8, 12]) for (const std of [0.05, 0.1]) {
+    await writeEdm2Pickle(join(dir, `network-snapshot-${String(kimg).padStart(7, '0')}-${std.toFixed(3)}.pkl`), tensors(kimg, std));
+  }
+  const out = join(dir, 'out');
+  const result = await runCli(['reconstruct', dir, '--sigma-rel', '0.07', '--time', '8192', '--out-dir', out]);
+  assert.equal(result.code, 0, result.stderr);
+  const source = await openTensorFile(join(out, 'phema-0000008-0.070.pkl'));
+  const phases = await readAll(source, 'net.fourier.phases');
+  await source.close();
+  // The last snapshot used at time 8192 is kimg 8, std 0.100 (sorted by time, then widest profile last).
+  assert.deepEqual([...phases.values], [8.1, 8.1, 8.1].map((v) => fromHalfBits(toHalfBits(v))));
+});
+
+function fillWith(pair: [number, number]): (offset: number, target: Uint8Array) => void {
+  return (offset, target) => { for (let i = 0; i < target.byteLength; i++) target[i] = pair[(offset + i) % 2]; };
+}
+
+function toHalfBits(value: number): number {
+  const f = new Float32Array([value]);
+  const bits = new Uint32Array(f.buffer)[0];
+  const sign = (bits >>> 16) & 0x8000;
+  const exponent = ((bits >>> 23) & 0xff) - 127 + 15;
+  const mantissa = bits & 0x7fffff;
+  const rounded = (mantissa >>> 13) + ((mantissa & 0x1fff) > 0x1000 || ((mantissa & 0x1fff) === 0x1000 && (mantissa >>> 13) & 1) ? 1 : 0);
+  return sign | ((exponent << 10) + rounded);
+}
+
+function fromHalfBits(bits: number): number {
+  const exponent = (bits >>> 10) & 0x1f;
+  return (bits & 0x8000 ? -1 : 1) * 2 ** (exponent - 15) * (1 + (bits & 0x3ff) / 1024);
+}

@@ -49,12 +49,16 @@ export interface ReconstructionPlan {
   readonly targets: readonly Target[];
   readonly solution: Solution;
   readonly summaries: readonly TargetSummary[];
-  /** Float tensors that are counters, copied from the latest snapshot instead of blended. */
+  /** Float tensors that are counters or buffers, copied from `copyFrom` instead of blended. */
   readonly copiedTensors: ReadonlySet<string>;
   /** True when the snapshots' realised profiles (sparse updates) were used. */
   readonly realised: boolean;
   /** With realised profiles: each tracked gamma's realised width at the latest snapshot used. */
   readonly realisedWidths?: ReadonlyMap<number, number>;
+  /** The snapshot copied tensors come from: the latest used (for EDM2 pickles, last in the official tool's (time, std) order). */
+  readonly copyFrom: Snapshot;
+  /** The snapshot a pickle output is made from: the first used, in the same order. */
+  readonly template: Snapshot;
 }
 
 export function planReconstruction(set: SnapshotSet, targets: readonly Target[], requestedTime?: number, convention: Convention = 'exact', options: PlanOptions = {}): ReconstructionPlan {
@@ -70,13 +74,23 @@ export function planReconstruction(set: SnapshotSet, targets: readonly Target[],
     if (nonPower !== undefined) throw new UsageError(`--match ema-pytorch reconstructs power-function targets only, not ${nonPower.label}`, 'drop --match ema-pytorch for exponential or window targets');
     const diagnostics = (used: readonly Snapshot[]): SnapshotBasis => snapshotBasis(used, time, realised ? options.updateEvery! : undefined, convention);
     const { solution } = matchEmaPytorch(set.snapshots, targets.map((t) => (t.kind === 'power' ? t.gamma : NaN)), time, diagnostics);
-    return { ...summarise(set, targets, resolved, time, set.snapshots, solution), copiedTensors, realised, ...widthsOf(set.snapshots, realised, options, convention) };
+    return { ...summarise(set, targets, resolved, time, set.snapshots, solution), copiedTensors, realised, ...widthsOf(set.snapshots, realised, options, convention), ...ends(set, set.snapshots) };
   }
   // Later snapshots contain weights from after the target time and must not be used.
   const used = set.snapshots.filter((s) => s.time <= time);
   checkSnapshots(used, time);
   const solution = solveWithBasis(snapshotBasis(used, time, realised ? options.updateEvery! : undefined, convention), resolved.map((t) => t.profile));
-  return { ...summarise(set, targets, resolved, time, used, solution), copiedTensors, realised, ...widthsOf(used, realised, options, convention) };
+  return { ...summarise(set, targets, resolved, time, used, solution), copiedTensors, realised, ...widthsOf(used, realised, options, convention), ...ends(set, used) };
+}
+
+/**
+ * Ours sort a time's snapshots widest profile first; the official tool sorts by (time, std), deep-copies
+ * the first pickle and takes buffers from the last. Pickle outputs follow it, so buffers match its outputs.
+ */
+function ends(set: SnapshotSet, used: readonly Snapshot[]): { template: Snapshot; copyFrom: Snapshot } {
+  if (!set.edm2Pickles) return { template: used[0], copyFrom: used[used.length - 1] };
+  const official = [...used].sort((a, b) => a.time - b.time || a.sigmaRel - b.sigmaRel);
+  return { template: official[0], copyFrom: official[official.length - 1] };
 }
 
 function widthsOf(used: readonly Snapshot[], realised: boolean, options: PlanOptions, convention: Convention): { realisedWidths?: Map<number, number> } {
@@ -101,7 +115,7 @@ function snapshotBasis(used: readonly Snapshot[], time: number, updateEvery: num
   return realisedBasis(used.map((s) => ({ gamma: s.gamma, calls: s.time - shift })), updateEvery, time + 1 - shift);
 }
 
-function summarise(set: SnapshotSet, targets: readonly Target[], resolved: readonly ResolvedTarget[], time: number, used: readonly Snapshot[], solution: Solution): Omit<ReconstructionPlan, 'copiedTensors' | 'realised'> {
+function summarise(set: SnapshotSet, targets: readonly Target[], resolved: readonly ResolvedTarget[], time: number, used: readonly Snapshot[], solution: Solution): Omit<ReconstructionPlan, 'copiedTensors' | 'realised' | 'copyFrom' | 'template'> {
   const summaries = resolved.map((target, j) => ({
     kind: target.kind,
     label: target.label,

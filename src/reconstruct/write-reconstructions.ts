@@ -40,7 +40,7 @@ export async function checkOutputs(plan: ReconstructionPlan, paths: readonly str
     if (inputs.has(resolved)) throw new UsageError(`${path}: the output would replace one of the snapshots it is made from`, 'choose another output path');
     if (seen.has(resolved)) throw new UsageError(`${path}: two targets would write the same output file`);
     seen.add(resolved);
-    checkOutputFormat(path, plan.used[0].source);
+    checkOutputFormat(path, plan.template.source);
     await checkOutputAvailable(path, force);
   }
   for (const folder of new Set(paths.map((path) => dirname(resolve(path))))) await removeStaleTempFiles(folder).catch(() => undefined);
@@ -48,13 +48,13 @@ export async function checkOutputs(plan: ReconstructionPlan, paths: readonly str
 
 /** Snapshot bytes one pass reads: every float tensor of every snapshot used, counters once. */
 export function passBytes(plan: ReconstructionPlan): number {
-  const tensors = planTensors(plan.used[plan.used.length - 1].source.tensors, 'same', plan.copiedTensors);
+  const tensors = planTensors(plan.copyFrom.source.tensors, 'same', plan.copiedTensors);
   return tensors.reduce((sum, t) => sum + t.elements * DTYPE_BYTES[t.inputDType] * (t.mode === 'blend' ? plan.used.length : 1), 0);
 }
 
 export async function writeReconstructions(plan: ReconstructionPlan, paths: readonly string[], options: WriteOptions): Promise<{ bytesRead: number }> {
   if (paths.length !== plan.summaries.length) throw new RangeError(`${paths.length} output paths for ${plan.summaries.length} targets`);
-  const latest = plan.used[plan.used.length - 1];
+  const latest = plan.copyFrom;
   const tensorPlan = planTensors(latest.source.tensors, options.dtype, plan.copiedTensors);
   const tensors = tensorPlan.map((t) => ({ name: t.name, dtype: t.outputDType, shape: t.shape }));
   const writers: OutputWriter[] = [];
@@ -62,7 +62,7 @@ export async function writeReconstructions(plan: ReconstructionPlan, paths: read
     for (const [j, path] of paths.entries()) {
       const metadata = outputMetadata(plan.summaries[j], plan.timeUnit, latest);
       // A pickle output is the first snapshot used with the network's tensors replaced, as the official tool writes it.
-      writers.push(await createOutputWriter(path, { tensors, metadata, template: plan.used[0].source }, { force: options.force }));
+      writers.push(await createOutputWriter(path, { tensors, metadata, template: plan.template.source }, { force: options.force }));
     }
     const result = await blendSnapshots({
       sources: plan.used.map((s) => s.source),
