@@ -1,8 +1,9 @@
 /**
  * `npm run bench [-- --quick] [-- --json | --markdown] [-- --repeats N] [-- --large] [-- --only CASE,...] [-- --threads 1,N,...]`:
  * reconstruct and sweep throughput against raw I/O (issue 6) for 1 and N blending threads (issue
- * 17; N: one per core, at most 16), on synthetic snapshot folders generated in a temporary folder
- * that is removed at the end, on error and on Ctrl-C. Measure on an idle machine.
+ * 17; N: one per core, at most 16), EDM2 pickle folders (peak RSS;
+ * issue 13), on synthetic snapshot folders generated in a temporary folder that is removed at the
+ * end, on error and on Ctrl-C. Measure on an idle machine.
  * `npm run bench -- --train [-- --repeats N] [-- --threads N]`: training-step time per backend
  * against PyTorch (issue 14, see trainOnly below).
  */
@@ -14,6 +15,7 @@ import { defaultThreads } from '../../src/blend/thread-count.js';
 import { catMs, ddWriteMs, spawnTimed, syncAndDropCaches } from './baseline.js';
 import { boundedSweepRow } from './bounded-sweep.js';
 import { median, renderMarkdown, renderTable, type BlendRow, type OtherRow } from './report.js';
+import { pickleRows } from './pickle-case.js';
 import { writeSyntheticFolder, type SyntheticCase } from './synthetic-snapshots.js';
 import { verifyOutputs, type VerifyResult } from './verify-output.js';
 
@@ -278,6 +280,8 @@ async function main(): Promise<void> {
     ...(only.has('target-kinds') ? await targetKindRows() : []),
     ...(only.has('plan-prune') ? await planPruneOnly() : []),
   ])];
+  // EDM2 pickle folders (`--only edm2-pickles` alone): 4 x 768 MB, --large 4 x 3 GB (EDM2-XXL in float16); memory must not grow with them.
+  if (only === undefined || only.has('edm2-pickles')) other.push(...await pickleRows(root, quick ? 64 * MB : large ? 3 * 1024 * MB : 768 * MB, child, log));
   const result = { date: new Date().toISOString(), machine: { ...machine, loadAverageAtEnd: loadavg().map((l) => +l.toFixed(2)) }, repeats, rows, other, checks, cold: coldNote.text ?? 'measured (page cache dropped before each cold run)' };
   if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else {
