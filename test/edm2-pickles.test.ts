@@ -312,3 +312,18 @@ function fromHalfBits(bits: number): number {
   const exponent = (bits >>> 10) & 0x1f;
   return (bits & 0x8000 ? -1 : 1) * 2 ** (exponent - 15) * (1 + (bits & 0x3ff) / 1024);
 }
+
+test('sweep writes EDM2 pickles for a pickle folder and hands them to --eval-cmd', async (t) => {
+  const dir = makeTempDir(t);
+  const result = await runCli(['sweep', EDM2_FIXTURES, '--sigma-rel', '0.06,0.08', '--out-dir', dir, '--keep', 'all', '--json',
+    '--eval-cmd', `node -e "process.stdout.write(String(require('fs').statSync(process.argv[1]).size))" {file}`]);
+  assert.equal(result.code, 0, result.stderr);
+  const report = JSON.parse(result.stdout);
+  assert.deepEqual(report.targets.map((r: { checkpoint: string }) => r.checkpoint.split('/').pop()).sort(), ['phema-0000049-0.060.pkl', 'phema-0000049-0.080.pkl']);
+  for (const target of report.targets) {
+    assert.equal(target.metric, readFileSync(target.checkpoint).byteLength, 'the command got the pickle');
+    const source = await openTensorFile(target.checkpoint);
+    assert.equal(source.tensors.length, 63);
+    await source.close();
+  }
+});

@@ -1,8 +1,12 @@
 /**
- * On resume, a checkpoint that an earlier run already reconstructed (complete: our writer only
- * ever renames finished files into place) is evaluated as it is rather than rebuilt, provided its
- * metadata says it is the same target.
+ * On resume, a checkpoint that an earlier run already reconstructed (complete: our writers only
+ * ever rename finished files into place) is evaluated as it is rather than rebuilt, provided it is
+ * the same target: its metadata says so (safetensors), or, for EDM2 pickles, which carry no
+ * metadata, its name does (`phema-<kimg>-<std>.pkl` never rounds std into another target's name;
+ * other kinds keep ema-synth's name, which spells the target and time out).
  */
+import { basename } from 'node:path';
+import { openEdm2Pickle } from '../pytorch/edm2-pickle-source.js';
 import type { TargetSummary } from '../reconstruct/plan.js';
 import { profileMetadata } from '../reconstruct/target-resolve.js';
 import { openSafetensors } from '../safetensors/reader.js';
@@ -10,6 +14,7 @@ import { roundSigmaRel } from './sigma-rel-key.js';
 
 export async function isReusableCheckpoint(path: string, summary: Pick<TargetSummary, 'kind' | 'sigmaRel' | 'time' | 'resolved'>): Promise<boolean> {
   try {
+    if (path.toLowerCase().endsWith('.pkl')) return await isReusablePickle(path, summary);
     const file = await openSafetensors(path);
     await file.close();
     const metadata = file.metadata;
@@ -21,4 +26,12 @@ export async function isReusableCheckpoint(path: string, summary: Pick<TargetSum
   } catch {
     return false;
   }
+}
+
+async function isReusablePickle(path: string, summary: Pick<TargetSummary, 'kind' | 'sigmaRel' | 'time'>): Promise<boolean> {
+  const pickle = await openEdm2Pickle(path);
+  await pickle.close();
+  if (summary.kind !== 'power') return true;
+  const [, kimg, std] = /-(\d+)-(\d+\.\d+)\.pkl$/i.exec(basename(path)) ?? [];
+  return Number(kimg) === Math.floor(summary.time / 1000) && roundSigmaRel(Number(std)) === roundSigmaRel(summary.sigmaRel);
 }
