@@ -11,7 +11,7 @@
  * Every other global is refused by name, as in the state-dict host.
  */
 import { InputFileError } from '../errors.js';
-import { EmbeddedStorage, loadStorageFromBytes } from './legacy-storage.js';
+import { loadStorageFromBytes } from './legacy-storage.js';
 import { ExternalBytes } from './pickle-scan.js';
 import { PyDict, PyGlobal, describeValue, type HostValue, type PyValue } from './pickle-values.js';
 import type { UnpicklerHost } from './restricted-unpickler.js';
@@ -93,6 +93,3 @@ export function edm2PickleHost(path: string): UnpicklerHost {
   };
 }
 
-export function isEmbeddedStorage(value: unknown): value is EmbeddedStorage {
-  return value instanceof EmbeddedStorage;
-}

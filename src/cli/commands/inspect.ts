@@ -15,7 +15,7 @@ const DEFAULT_GRID = '0.01,0.02,...,0.28';
 export function inspectCommand(io: CliIo): Command {
   const command = new Command('inspect')
     .description('describe a snapshot folder and show which EMA lengths it can reconstruct well (headers only)')
-    .argument('<snapshot-dir>', 'folder of .safetensors snapshots')
+    .argument('<snapshot-dir>', 'folder of snapshots: .safetensors, or EDM2 .pkl')
     .option('--sigma-rel <list>', `targets to report the fit error for (default ${DEFAULT_GRID} when no target is given)`)
     .option('--gamma <list>', 'targets as power-function exponents instead');
   addTargetKindOptions(command)

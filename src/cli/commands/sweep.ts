@@ -33,7 +33,7 @@ interface SweepFlags extends SnapshotFlags, TargetFlags, ScaleFlags {
 export function sweepCommand(io: CliIo): Command {
   const command = new Command('sweep')
     .description('reconstruct many EMA lengths in one pass, evaluate each, and report the best with a curve')
-    .argument('<snapshot-dir>', 'folder of .safetensors snapshots')
+    .argument('<snapshot-dir>', 'folder of snapshots: .safetensors, or EDM2 .pkl')
     .option('--sigma-rel <list>', 'grid of EMA lengths, e.g. 0.02,0.03,...,0.25')
     .option('--gamma <list>', 'grid as power-function exponents instead');
   addTargetKindOptions(command)
