@@ -13,6 +13,21 @@ import type { OtherRow } from './report.js';
 import { syntheticLayout } from './synthetic-snapshots.js';
 
 const MB = 2 ** 20;
+/** Bytes of distinct float16 values; the builder asks for at most 1 MiB at a time. */
+const PERIOD = MB;
+
+/** PERIOD bytes of float16 values in [0.5, 2), stored twice in a row so any 1 MiB run is one subarray. */
+function valueBlock(): Uint8Array {
+  const block = new Uint8Array(2 * PERIOD);
+  let state = 0x9e3779b9;
+  for (let b = 0; b < PERIOD; b += 2) {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    block[b] = state >>> 24;
+    block[b + 1] = 0x38 + ((state >>> 16) & 3);
+  }
+  block.copyWithin(PERIOD, 0, PERIOD);
+  return block;
+}
 type Child = (args: string[], timeoutMs?: number) => Promise<{ ms: number; maxRssBytes: number } | undefined>;
 
 export async function pickleRows(root: string, bytesPerSnapshot: number, child: Child, log: (line: string) => void): Promise<OtherRow[]> {
@@ -22,14 +37,18 @@ export async function pickleRows(root: string, bytesPerSnapshot: number, child: 
   mkdirSync(out);
   try {
     const layout = syntheticLayout({ name: 'pkl', snapshots: 4, bytesPerSnapshot, dtype: 'F16' }).filter((t) => t.dtype === 'F16');
+    const block = valueBlock();
     const started = Date.now();
     let total = 0;
     for (const [i, kimg] of [4, 4, 8, 8].entries()) {
       const std = i % 2 === 0 ? '0.050' : '0.100';
       const tensors: BuilderTensor[] = layout.map((t, n) => ({
         name: t.name, dtype: 'F16', shape: t.shape, kind: 'parameter',
-        // Finite float16 values that differ per snapshot and element; exponent bits kept small.
-        fill: (offset, target) => { for (let b = 0; b < target.byteLength; b++) target[b] = (offset + b) % 2 === 1 ? 0x38 + ((i + n) & 3) : (offset + b + 31 * i) & 0xff; },
+        // Rotations of one block of finite float16 values, different per snapshot and tensor: written at disk speed.
+        fill: (offset, target) => {
+          const from = (offset + 2 * (7919 * n + 4099 * i)) % PERIOD;
+          target.set(block.subarray(from, from + target.byteLength));
+        },
       }));
       const path = join(dir, `network-snapshot-${String(kimg).padStart(7, '0')}-${std}.pkl`);
       await writeEdm2Pickle(path, tensors);
