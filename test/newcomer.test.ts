@@ -162,8 +162,8 @@ test('rerunning a finished sweep with --refine adds nothing and prints the same'
 test('outputs get the format their extension names, or are refused with the supported extensions', async (t) => {
   const dir = makeTempDir(t);
   const refusals: Array<[string[], RegExp, RegExp]> = [
-    [['reconstruct', F32_DIR, '--sigma-rel', '0.08', '--out', join(dir, 'model.pt')], /--out .*model\.pt: ema-synth does not write \.pt checkpoints/, /^hint: supported extensions: \.safetensors$/m],
-    [['reconstruct', F32_DIR, '--sigma-rel', '0.08', '--out', join(dir, 'model')], /--out .*model: the file name has no extension to tell the checkpoint format/, /^hint: supported extensions: \.safetensors$/m],
+    [['reconstruct', F32_DIR, '--sigma-rel', '0.08', '--out', join(dir, 'model.pt')], /--out .*model\.pt: ema-synth does not write \.pt checkpoints/, /^hint: supported extensions: \.safetensors, \.pkl$/m],
+    [['reconstruct', F32_DIR, '--sigma-rel', '0.08', '--out', join(dir, 'model')], /--out .*model: the file name has no extension to tell the checkpoint format/, /^hint: supported extensions: \.safetensors, \.pkl$/m],
     [['convert', join(FIXTURES, 'pytorch/deep.pt'), join(dir, 'out.pth')], /out\.pth: ema-synth does not write \.pth checkpoints/, /^hint: supported extensions: \.safetensors$/m],
     [['sample', TRAIN_SNAPSHOT, '--out', join(dir, 'grid.gif')], /--out .*grid\.gif: ema-synth does not write \.gif images/, /^hint: supported extensions: \.png, \.jpg, \.jpeg$/m],
   ];

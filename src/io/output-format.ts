@@ -7,9 +7,11 @@ import { extname } from 'node:path';
 import { UsageError } from '../errors.js';
 
 /** Checkpoint outputs of reconstruct, convert and sweep. */
-export type CheckpointFormat = 'safetensors';
+export type CheckpointFormat = 'safetensors' | 'edm2-pickle';
 export const CHECKPOINT_FORMATS: Readonly<Record<string, CheckpointFormat>> = {
   '.safetensors': 'safetensors',
+  /** EDM2's own pickle format, written from EDM2 pickle snapshots only (reconstruct/output-format.ts). */
+  '.pkl': 'edm2-pickle',
 };
 
 /** Image outputs of sample. */

@@ -1,11 +1,11 @@
 /**
- * Which format an output file is written in, from its name (the one place that decides), and the
- * writer for it. `.pkl` is an EDM2 pickle made from the first snapshot used (pickle inputs only);
- * anything else is safetensors.
+ * The writer for an output file, by the format its extension names (io/output-format.ts decides):
+ * `.pkl` is an EDM2 pickle made from the template snapshot (pickle inputs only), `.safetensors`
+ * is safetensors; and the file names outputs get in a folder.
  */
-import { extname } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { AtomicOutputOptions } from '../io/atomic-output.js';
+import { checkpointFormatOf } from '../io/output-format.js';
 import type { OutputWriter } from '../io/output-writer.js';
 import { Edm2PickleSource } from '../pytorch/edm2-pickle-source.js';
 import { Edm2PickleWriter } from '../pytorch/edm2-pickle-writer.js';
@@ -14,15 +14,9 @@ import type { TensorSource } from '../tensors/tensor-source.js';
 import { defaultOutputName } from './output-metadata.js';
 import type { Target } from './targets.js';
 
-export type OutputFormat = 'safetensors' | 'edm2-pickle';
-
-export function outputFormatFor(path: string): OutputFormat {
-  return extname(path).toLowerCase() === '.pkl' ? 'edm2-pickle' : 'safetensors';
-}
-
-/** Refuses, before any work, an output format the inputs cannot provide. */
+/** Refuses, before any work, an unknown extension or a format the inputs cannot provide. */
 export function checkOutputFormat(path: string, template: TensorSource): void {
-  if (outputFormatFor(path) === 'edm2-pickle' && !(template instanceof Edm2PickleSource)) {
+  if (checkpointFormatOf(path) === 'edm2-pickle' && !(template instanceof Edm2PickleSource)) {
     throw new UsageError(`${path}: a .pkl output is an EDM2 pickle, written from EDM2 pickle snapshots only; ${template.path} is not one`,
       'name the output .safetensors');
   }
@@ -36,7 +30,7 @@ export interface OutputLayout {
 }
 
 export async function createOutputWriter(path: string, layout: OutputLayout, options: AtomicOutputOptions): Promise<OutputWriter> {
-  if (outputFormatFor(path) === 'edm2-pickle') {
+  if (checkpointFormatOf(path) === 'edm2-pickle') {
     checkOutputFormat(path, layout.template);
     return Edm2PickleWriter.create(path, layout.template as Edm2PickleSource, layout.tensors, options);
   }

@@ -4,7 +4,10 @@ import { gammaToSigmaRel, sigmaRelToGamma } from '../../phema/profile.js';
 import { convertCheckpoint, snapshotMetadata, type SnapshotDescription } from '../../pytorch/convert-checkpoint.js';
 import { catchInterrupts } from '../interrupt.js';
 import { warn, type CliIo } from '../io.js';
-import { checkpointFormatOf } from '../../io/output-format.js';
+import { formatByExtension } from '../../io/output-format.js';
+
+/** convert writes safetensors only (an EDM2 pickle needs a template snapshot: reconstruct writes those). */
+const CONVERT_FORMATS = { '.safetensors': 'safetensors' } as const;
 import { parseTimeOption } from '../options.js';
 import { basename } from 'node:path';
 import { kimgToImages, parseSnapshotName } from '../../snapshots/snapshot-name.js';
@@ -30,7 +33,7 @@ export function convertCommand(io: CliIo): Command {
     .option('--time-unit <unit>', 'unit of --time, e.g. step or image (ema_time_unit)')
     .option('--force', 'replace an existing output file')
     .action(async (input: string, output: string, flags: ConvertFlags) => {
-      if (checkpointFormatOf(output, '') !== 'safetensors') throw new UsageError(`${output}: convert writes safetensors; name the output .safetensors`);
+      formatByExtension(output, '', CONVERT_FORMATS, 'checkpoint');
       const description = withNameDefaults(input, parseDescription(flags));
       const metadata = snapshotMetadata(description);
       if ((description.sigmaRel === undefined) !== (description.time === undefined)) {
