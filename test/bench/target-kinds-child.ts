@@ -47,7 +47,7 @@ for (let step = 2000; step <= 1_000_000; step += 2000) {
   }
 }
 pt.sort((a, b) => a.time - b.time || a.gamma - b.gamma);
-const set: SnapshotSet = { dir: 'synthetic', snapshots: pt, timeUnit: 'step', notes: [], emaPytorch: true };
+const set: SnapshotSet = { dir: 'synthetic', snapshots: pt, timeUnit: 'step', notes: [], emaPytorch: true, edm2Pickles: false };
 const grid = parseTargets({ sigmaRel: '0.01,0.02,...,0.28' });
 let realisedFit = 0;
 const inspectMs = medianMs(() => {
