@@ -6,12 +6,12 @@ import { join } from 'node:path';
 import { blendSnapshots } from '../src/blend/blend.js';
 import { planTensors } from '../src/blend/blend-plan.js';
 import { HandlePool } from '../src/io/handle-pool.js';
-import { decodeFloats, encodeFloats } from '../src/safetensors/dtype-convert.js';
 import { openSafetensors } from '../src/safetensors/reader.js';
-import { writeSafetensorsFile, type TensorWithData } from '../src/safetensors/writer.js';
-import { DTYPE_BYTES, elementCount, type DType, type TensorSource } from '../src/tensors/tensor-source.js';
+import { writeSafetensorsFile } from '../src/safetensors/writer.js';
+import { type DType, type TensorSource } from '../src/tensors/tensor-source.js';
 import { InputFileError } from '../src/errors.js';
 import { seededRandom } from './helpers/seeded-random.js';
+import { expectedBlend, makeBlendSnapshots, MemorySink, type BlendFixture, type Poison } from './helpers/blend-fixture.js';
 
 // An odd-length F16 tensor first puts every later tensor off its natural alignment in the file,
 // so the coalesced reads and the unaligned decoders are exercised too.
@@ -26,74 +26,13 @@ const LAYOUT: { name: string; dtype: DType; shape: number[] }[] = [
 ];
 const SNAPSHOTS = 11; // one full batch of 8 plus a remainder of 3 (kernels 2 and 1)
 
-interface Fixture {
-  readonly dir: string;
-  readonly paths: string[];
-  /** data[i][tensor index]: the raw bytes written. */
-  readonly data: Uint8Array[][];
+type Fixture = BlendFixture;
+
+function makeSnapshots(t: { after(fn: () => void): void }, poison?: Poison): Promise<Fixture> {
+  return makeBlendSnapshots(t, { layout: LAYOUT, snapshots: SNAPSHOTS, seed: 12345, pad: (i) => 'x'.repeat(i), poison: poison ? [poison] : [] });
 }
 
-async function makeSnapshots(t: { after(fn: () => void): void }, poison?: { snapshot: number; tensor: number; element: number }): Promise<Fixture> {
-  const dir = mkdtempSync(join(tmpdir(), 'blend-engine-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const next = seededRandom(12345);
-  const paths: string[] = [];
-  const data: Uint8Array[][] = [];
-  for (let i = 0; i < SNAPSHOTS; i++) {
-    const tensors: TensorWithData[] = LAYOUT.map((spec, index) => {
-      const count = elementCount(spec.shape);
-      const bytes = new Uint8Array(count * DTYPE_BYTES[spec.dtype]);
-      if (spec.dtype === 'I32') bytes.fill(i);
-      else {
-        const values = Float64Array.from({ length: count }, () => (next() - 0.5) * 4);
-        if (poison && poison.snapshot === i && poison.tensor === index) values[poison.element] = NaN;
-        encodeFloats(spec.dtype, values, bytes);
-      }
-      return { ...spec, data: bytes };
-    });
-    const path = join(dir, `s${i}.safetensors`);
-    // Metadata of varying length moves the data section, so files differ in alignment.
-    await writeSafetensorsFile(path, tensors, { pad: 'x'.repeat(i) });
-    paths.push(path);
-    data.push(tensors.map((tensor) => tensor.data));
-  }
-  return { dir, paths, data };
-}
-
-/** The definition: per element, acc = 0, then acc += w * v for each non-zero weight in snapshot order. */
-function expectedOutput(fixture: Fixture, weights: readonly number[], outputDType: 'same' | 'f16'): Uint8Array {
-  const parts: Uint8Array[] = [];
-  LAYOUT.forEach((spec, index) => {
-    const count = elementCount(spec.shape);
-    if (spec.dtype === 'I32') {
-      parts.push(fixture.data[SNAPSHOTS - 1][index]);
-      return;
-    }
-    const sum = new Float64Array(count);
-    const values = new Float64Array(count);
-    for (let i = 0; i < SNAPSHOTS; i++) {
-      if (weights[i] === 0) continue;
-      decodeFloats(spec.dtype, fixture.data[i][index], values);
-      for (let e = 0; e < count; e++) sum[e] += weights[i] * values[e];
-    }
-    const dtype = outputDType === 'f16' ? 'F16' : spec.dtype;
-    const bytes = new Uint8Array(count * DTYPE_BYTES[dtype]);
-    encodeFloats(dtype, sum, bytes);
-    parts.push(bytes);
-  });
-  return Buffer.concat(parts);
-}
-
-class MemorySink {
-  private readonly chunks: Uint8Array[] = [];
-  async write(bytes: Uint8Array): Promise<void> {
-    await new Promise((resolve) => setImmediate(resolve)); // a real sink completes later
-    this.chunks.push(bytes.slice());
-  }
-  bytes(): Uint8Array {
-    return Buffer.concat(this.chunks);
-  }
-}
+const expectedOutput = expectedBlend;
 
 /** A TensorSource without positional reads, like a reader of another format. */
 function tensorOnly(source: TensorSource): TensorSource {

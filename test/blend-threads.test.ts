@@ -6,9 +6,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { blendSnapshots } from '../src/blend/blend.js';
 import { BLOCK, createBlendMemory } from '../src/blend/blend-kernels.js';
 import { planBlendLayout } from '../src/blend/blend-memory.js';
@@ -16,11 +13,10 @@ import { BlendHelpers } from '../src/blend/parallel.js';
 import { planTensors } from '../src/blend/blend-plan.js';
 import { DEFAULT_MAX_THREADS, defaultThreads, MIN_WORK_PER_THREAD, threadsForWork } from '../src/blend/thread-count.js';
 import { claimBlocks, WorkControl } from '../src/blend/work-claims.js';
-import { decodeFloats, encodeFloats } from '../src/safetensors/dtype-convert.js';
 import { openSafetensors } from '../src/safetensors/reader.js';
-import { writeSafetensorsFile, type TensorWithData } from '../src/safetensors/writer.js';
-import { DTYPE_BYTES, elementCount, type DType } from '../src/tensors/tensor-source.js';
+import { elementCount, type DType } from '../src/tensors/tensor-source.js';
 import { seededRandom } from './helpers/seeded-random.js';
+import { expectedBlend, makeBlendSnapshots, MemorySink, type BlendFixture, type Poison } from './helpers/blend-fixture.js';
 
 // Two blend windows around the I32 copy: 24,202 elements (24 blocks) and 9,798 (10 blocks), so that
 // 8 threads each get whole blocks of a window; the odd F16 tensor first puts the others off their
@@ -36,67 +32,13 @@ const LAYOUT: { name: string; dtype: DType; shape: number[] }[] = [
 const SNAPSHOTS = 11; // a full batch of 8 and a remainder of 3
 const FIRST_WINDOW = LAYOUT.slice(0, 3).reduce((sum, t) => sum + elementCount(t.shape), 0);
 
-interface Fixture { readonly paths: string[]; readonly data: Uint8Array[][] }
+type Fixture = BlendFixture;
 
-async function makeSnapshots(t: { after(fn: () => void): void }, poison: readonly { snapshot: number; tensor: number; element: number }[] = []): Promise<Fixture> {
-  const dir = mkdtempSync(join(tmpdir(), 'blend-threads-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const next = seededRandom(2024);
-  const paths: string[] = [];
-  const data: Uint8Array[][] = [];
-  for (let i = 0; i < SNAPSHOTS; i++) {
-    const tensors: TensorWithData[] = LAYOUT.map((spec, index) => {
-      const count = elementCount(spec.shape);
-      const bytes = new Uint8Array(count * DTYPE_BYTES[spec.dtype]);
-      if (spec.dtype === 'I32') bytes.fill(i);
-      else {
-        const values = Float64Array.from({ length: count }, () => (next() - 0.5) * 4);
-        for (const p of poison) {
-          if (p.snapshot !== i || p.tensor !== index) continue;
-          assert.ok(p.element < count, `poisoned element ${p.element} is outside ${spec.name}`);
-          values[p.element] = NaN;
-        }
-        encodeFloats(spec.dtype, values, bytes);
-      }
-      return { ...spec, data: bytes };
-    });
-    const path = join(dir, `s${i}.safetensors`);
-    await writeSafetensorsFile(path, tensors, { pad: 'y'.repeat(3 * i) });
-    paths.push(path);
-    data.push(tensors.map((tensor) => tensor.data));
-  }
-  return { paths, data };
+function makeSnapshots(t: { after(fn: () => void): void }, poison: readonly Poison[] = []): Promise<Fixture> {
+  return makeBlendSnapshots(t, { layout: LAYOUT, snapshots: SNAPSHOTS, seed: 2024, pad: (i) => 'y'.repeat(3 * i), poison });
 }
 
-/** The definition, independently of the engine: per element, acc += w * v over non-zero weights in snapshot order. */
-function expectedOutput(fixture: Fixture, weights: readonly number[], outputDType: 'same' | 'f16'): Uint8Array {
-  return Buffer.concat(LAYOUT.map((spec, index) => {
-    if (spec.dtype === 'I32') return fixture.data[SNAPSHOTS - 1][index];
-    const count = elementCount(spec.shape);
-    const sum = new Float64Array(count);
-    const values = new Float64Array(count);
-    for (let i = 0; i < SNAPSHOTS; i++) {
-      if (weights[i] === 0) continue;
-      decodeFloats(spec.dtype, fixture.data[i][index], values);
-      for (let e = 0; e < count; e++) sum[e] += weights[i] * values[e];
-    }
-    const dtype = outputDType === 'f16' ? 'F16' : spec.dtype;
-    const bytes = new Uint8Array(count * DTYPE_BYTES[dtype]);
-    encodeFloats(dtype, sum, bytes);
-    return bytes;
-  }));
-}
-
-class MemorySink {
-  private readonly chunks: Uint8Array[] = [];
-  async write(bytes: Uint8Array): Promise<void> {
-    await new Promise((resolve) => setImmediate(resolve));
-    this.chunks.push(bytes.slice());
-  }
-  bytes(): Uint8Array {
-    return Buffer.concat(this.chunks);
-  }
-}
+const expectedOutput = expectedBlend;
 
 async function blend(fixture: Fixture, weights: number[][], chunkElements: number, threads: number, dtype: 'same' | 'f16' = 'same'): Promise<Uint8Array[]> {
   const sources = await Promise.all(fixture.paths.map((path) => openSafetensors(path)));
