@@ -22,6 +22,7 @@ import { planBlendLayout, type BlendLayout } from './blend-memory.js';
 import type { PlannedTensor } from './blend-plan.js';
 import type { SegmentShape } from './block-codec.js';
 import { nonFiniteSourceError } from './non-finite.js';
+import { chunkElementsFor } from './chunk-size.js';
 import { BlendHelpers } from './parallel.js';
 import { planSourceReads, readBufferBytes, type SourceReads } from './read-plan.js';
 import { defaultThreads, threadsForWork } from './thread-count.js';
@@ -42,7 +43,8 @@ export interface BlendJob {
   readonly copySource: TensorSource;
   /** One sink per target, receiving the output tensors' bytes in plan order. */
   readonly sinks: readonly TensorSink[];
-  readonly chunkElements: number;
+  /** Elements per window (default: chunk-size.ts, from the targets and the threads used). */
+  readonly chunkElements?: number;
   /** Proceed past NaN/Inf in a snapshot instead of stopping (they then poison the outputs). */
   readonly allowNonFinite?: boolean;
   readonly onProgress?: (bytesRead: number) => void;
@@ -67,8 +69,12 @@ const DEFAULT_MAX_OPEN_FILES = 64;
 export async function blendSnapshots(job: BlendJob): Promise<{ bytesRead: number }> {
   if (job.weights.length !== job.sinks.length) throw new RangeError(`${job.weights.length} weight rows for ${job.sinks.length} sinks`);
   for (const row of job.weights) if (row.length !== job.sources.length) throw new RangeError(`a weight row has ${row.length} entries for ${job.sources.length} sources`);
-  const windows = [...planWindows(job.plan, job.chunkElements)];
-  const engine = new BlendEngine(job, windows);
+  const targets = job.sinks.length;
+  const work = blendedElements(job.plan) * job.sources.length * Math.max(1, targets);
+  const threads = job.threads ?? threadsForWork(job.maxThreads ?? defaultThreads(), work);
+  if (!Number.isSafeInteger(threads) || threads < 1) throw new RangeError(`threads must be a positive whole number, not ${threads}`);
+  const windows = [...planWindows(job.plan, job.chunkElements ?? chunkElementsFor(targets, threads))];
+  const engine = new BlendEngine(job, windows, threads);
   try {
     engine.startHelpers();
     let bytesRead = 0;
@@ -100,8 +106,6 @@ class BlendEngine {
   private readonly kernels: BlendKernels;
   private readonly bytes: Uint8Array;
   private readonly float64: Float64Array;
-  /** Threads accumulating each batch: this one and threads - 1 helpers. */
-  private readonly threads: number;
   private helpers: BlendHelpers | undefined;
   private readonly control: WorkControl;
   /** Batches accumulated so far: each batch's claims carry its number. */
@@ -117,14 +121,12 @@ class BlendEngine {
   /** Batches started and not yet accumulated, oldest first (at most READ_AHEAD once one is taken). */
   private readonly ahead: { readonly window: Window; readonly batch: Promise<Batch> }[] = [];
 
-  constructor(private readonly job: BlendJob, windows: readonly Window[]) {
+  /** threads: accumulating each batch, this one and threads - 1 helpers. */
+  constructor(private readonly job: BlendJob, windows: readonly Window[], private readonly threads: number) {
     const targets = job.sinks.length;
     // While one batch is accumulated, READ_AHEAD batches of files have reads in flight.
     this.pool = new HandlePool(Math.max(job.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES, READ_AHEAD * BATCH + 1));
     const blended = windows.filter((w) => w.mode === 'blend');
-    const elements = blended.reduce((sum, w) => sum + w.elements, 0);
-    this.threads = job.threads ?? threadsForWork(job.maxThreads ?? defaultThreads(), elements * job.sources.length * Math.max(1, targets));
-    if (!Number.isSafeInteger(this.threads) || this.threads < 1) throw new RangeError(`threads must be a positive whole number, not ${this.threads}`);
     // A reduce, not Math.max(...spread): a large model can have more windows than a call takes arguments.
     const largest = (size: (w: Window) => number): number => blended.reduce((most, w) => Math.max(most, size(w)), 0);
     this.layout = planBlendLayout({
@@ -278,6 +280,10 @@ class BlendEngine {
 
 function* batchSchedule(windows: readonly Window[], sources: number): Generator<{ readonly window: Window; readonly first: number }> {
   for (const window of windows) for (let first = 0; first < sources; first += BATCH) yield { window, first };
+}
+
+function blendedElements(plan: readonly PlannedTensor[]): number {
+  return plan.reduce((sum, tensor) => sum + (tensor.mode === 'blend' ? tensor.elements : 0), 0);
 }
 
 function outputBytes(segments: readonly Segment[]): number {

@@ -30,6 +30,6 @@ export function parseThreads(flag: string | undefined, env: Readonly<Record<stri
   const [name, text] = flag !== undefined ? ['--threads', flag] : [THREADS_ENV, env[THREADS_ENV]];
   if (text === undefined || (name === THREADS_ENV && text.trim() === '')) return undefined;
   const threads = parsePositiveInteger(name, text);
-  if (threads > MAX_THREADS) throw new UsageError(`${name} ${threads} is more than ${MAX_THREADS} threads`, 'each thread costs about 10 MB of memory; one per core is the most that helps');
+  if (threads > MAX_THREADS) throw new UsageError(`${name} ${threads} is more than ${MAX_THREADS} threads`, 'each thread costs 10 MB of memory or more; one per core is the most that helps');
   return threads;
 }

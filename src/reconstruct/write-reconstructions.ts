@@ -11,7 +11,6 @@ import { removeStaleTempFiles } from '../io/temp-registry.js';
 import type { OutputWriter } from '../io/output-writer.js';
 import { blendSnapshots } from '../blend/blend.js';
 import { planTensors, type OutputDTypeChoice } from '../blend/blend-plan.js';
-import { chunkElementsFor } from '../blend/chunk-size.js';
 import { DTYPE_BYTES } from '../tensors/tensor-source.js';
 import { checkOutputFormat, createOutputWriter } from './output-format.js';
 import { outputMetadata } from './output-metadata.js';
@@ -70,7 +69,7 @@ export async function writeReconstructions(plan: ReconstructionPlan, paths: read
       plan: tensorPlan,
       copySource: latest.source,
       sinks: writers,
-      chunkElements: options.chunkElements ?? chunkElementsFor(paths.length),
+      chunkElements: options.chunkElements,
       maxThreads: options.threads,
       allowNonFinite: options.allowNonFinite,
       onProgress: options.onProgress,
