@@ -78,7 +78,7 @@ test('one target alone gives the same bytes as inside a multi-target blend, and 
   }
 });
 
-test('a helper thread taking half of each window changes no byte', async (t) => {
+test('two threads sharing each window change no byte', async (t) => {
   const fixture = await makeSnapshots(t);
   const weights = weightRows(4);
   for (const chunk of [5000, 3000]) {
@@ -103,7 +103,7 @@ test('a NaN in a snapshot stops the blend naming the file, the tensor and the el
   });
 });
 
-test('a NaN met by the helper thread (upper half of a window) is named too', async (t) => {
+test('a NaN in the upper part of a window two threads share is named too', async (t) => {
   const fixture = await makeSnapshots(t, { snapshot: 3, tensor: 6, element: 2400 });
   await assert.rejects(blend(fixture, weightRows(2), 5000, { threads: 2 }), /s3\.safetensors: tensor "g\.f32" holds NaN at element 2400/);
 });
