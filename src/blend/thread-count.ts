@@ -10,6 +10,7 @@
  * The default stops at 16 threads; asking for more with --threads is allowed.
  */
 import { availableParallelism } from 'node:os';
+import { cgroupCpuQuota } from '../io/cpu-quota.js';
 
 /** Most threads used unless more are asked for. */
 export const DEFAULT_MAX_THREADS = 16;
@@ -21,9 +22,12 @@ export const MAX_THREADS = 256;
  */
 export const MIN_WORK_PER_THREAD = 1 << 25;
 
-/** The default: one thread per core the process may use, at most DEFAULT_MAX_THREADS. */
-export function defaultThreads(): number {
-  return Math.max(1, Math.min(availableParallelism(), DEFAULT_MAX_THREADS));
+/**
+ * The default: one thread per core the process may use (its affinity, and a control group's CPU
+ * quota, which Node 20 does not count: cpu-quota.ts), at most DEFAULT_MAX_THREADS.
+ */
+export function defaultThreads(quota: number | undefined = cgroupCpuQuota()): number {
+  return Math.max(1, Math.min(availableParallelism(), quota ?? Infinity, DEFAULT_MAX_THREADS));
 }
 
 /** `most` threads, fewer when the job is too small for each to get `minWorkPerThread` multiply-adds. */
