@@ -51,7 +51,7 @@ test('the memory a window takes grows by at most 28 MiB per thread beyond two an
     const before = windowBytes(targets, chunkElementsFor(targets, 2), 2);
     for (const threads of [3, 4, 8, 16, 64, 256]) {
       const bytes = windowBytes(targets, chunkElementsFor(targets, threads), threads);
-      // A byte's slack per buffer for alignment, the per-thread decode scratch and control words.
+      // Beyond the window's buffers: their alignment, each thread's decode scratch and the control words.
       const slack = threads * (64 * 1024 + 64) + 64 * (3 * 8 + 2 * targets + 4);
       assert.ok(bytes <= Math.max(before, Math.min(MAX_BUDGET_BYTES, 96 * MiB + (threads - 2) * PER_THREAD_BUDGET_BYTES)) + slack,
         `K = ${targets}, ${threads} threads: ${(bytes / MiB).toFixed(1)} MiB`);
