@@ -5,8 +5,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { blendSnapshots } from '../src/blend/blend.js';
+import { planTensors } from '../src/blend/blend-plan.js';
 import { planBlendLayout } from '../src/blend/blend-memory.js';
 import { chunkElementsFor, MAX_BUDGET_BYTES, PER_THREAD_BUDGET_BYTES } from '../src/blend/chunk-size.js';
+import { openSafetensors } from '../src/safetensors/reader.js';
+import { writeSafetensorsFile } from '../src/safetensors/writer.js';
 
 const MiB = 1024 * 1024;
 const TARGETS = [1, 2, 3, 8, 32, 100, 1000];
@@ -59,4 +66,27 @@ test('the memory a window takes grows by at most 28 MiB per thread beyond two an
   }
   assert.equal(PER_THREAD_BUDGET_BYTES, 28 * MiB);
   assert.equal(MAX_BUDGET_BYTES, 512 * MiB);
+});
+
+test('the engine windows a blend by the threads it uses: 1.2 Mi elements are 3 windows on 2 threads, 2 on 3', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'blend-window-size-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const elements = 1_200_000;
+  const paths = [0, 1].map((i) => join(dir, `s${i}.safetensors`));
+  for (const [i, path] of paths.entries()) {
+    await writeSafetensorsFile(path, [{ name: 'w', dtype: 'F16', shape: [elements], data: new Uint8Array(2 * elements).fill(0x3c - i) }]);
+  }
+  const sources = await Promise.all(paths.map((path) => openSafetensors(path)));
+  t.after(() => Promise.all(sources.map((source) => source.close())));
+  // One target: the engine writes each window's encoded output to the sink once.
+  const windowsWritten = async (threads: number): Promise<number> => {
+    let writes = 0;
+    const sink = { write: async (): Promise<void> => { writes++; } };
+    await blendSnapshots({ sources, weights: [[0.25, 0.75]], plan: planTensors(sources[0].tensors, 'same'), copySource: sources[1], sinks: [sink], threads });
+    return writes;
+  };
+  assert.equal(chunkElementsFor(1, 2), 512 * 1024);
+  assert.equal(chunkElementsFor(1, 3), 768 * 1024);
+  assert.equal(await windowsWritten(2), 3);
+  assert.equal(await windowsWritten(3), 2);
 });

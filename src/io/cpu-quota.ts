@@ -14,16 +14,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** Whole cores a quota of `quota` microseconds per `period` allows; undefined for no quota. */
+/** Whole cores a quota of `quota` microseconds per `period` allows; undefined for none (-1, or NaN from "max" or an unreadable file). */
 export function coresOfQuota(quota: number, period: number): number | undefined {
-  if (!(Number.isFinite(quota) && quota > 0 && Number.isFinite(period) && period > 0)) return undefined;
+  if (!(quota > 0 && period > 0)) return undefined;
   return Math.max(1, Math.floor(quota / period));
 }
 
-/** cpu.max of cgroup v2: "max <period>" (no quota) or "<quota> <period>". */
+/** cpu.max of cgroup v2: "<quota> <period>", or "max <period>" for none ("max" reads as NaN: no quota). */
 export function parseCpuMax(text: string): number | undefined {
   const [quota, period] = text.trim().split(/\s+/);
-  if (quota === 'max') return undefined;
   return coresOfQuota(Number(quota), Number(period));
 }
 
